@@ -1,0 +1,146 @@
+# SPDX-License-Identifier: GPL-2.0
+# bpfcast build. `make help` lists the targets; V=1 shows the commands.
+
+OUTPUT    ?= build
+CLANG     ?= clang
+BPFTOOL   ?= bpftool
+CC        ?= gcc
+PREFIX    ?= /usr/local
+DESTDIR   ?=
+ARCH      := x86
+VMLINUX   := vmlinux/$(ARCH)/vmlinux.h
+
+WARNINGS  := -Wall -Wextra -Wno-unused-parameter -Wshadow -Wstrict-prototypes \
+	     -Wmissing-prototypes -Wformat=2
+ifneq ($(WERROR),)
+WARNINGS  += -Werror
+endif
+CFLAGS    ?= -g -O2
+CFLAGS    += $(WARNINGS) -std=gnu11 -D_GNU_SOURCE
+INCLUDES  := -Iinclude -Iuser/lib -I$(OUTPUT)
+PKGS      := libbpf libmnl json-c
+PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS  := $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lelf -lz
+
+BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -Wall -Wno-unused-function \
+	      -Iinclude -Ivmlinux/$(ARCH) $(if $(WERROR),-Werror)
+
+LIB_SRCS   := $(wildcard user/lib/*.c)
+LIB_OBJS   := $(patsubst user/lib/%.c,$(OUTPUT)/lib/%.o,$(LIB_SRCS))
+AGENT_SRCS := $(wildcard user/agent/*.c)
+AGENT_OBJS := $(patsubst user/agent/%.c,$(OUTPUT)/agent/%.o,$(AGENT_SRCS))
+BPF_HDRS   := $(wildcard bpf/*.h) include/bpfcast/maps.h
+USER_HDRS  := $(wildcard include/bpfcast/*.h user/lib/*.h user/agent/*.h)
+SKEL       := $(OUTPUT)/bpfcast.skel.h
+
+UNIT_TESTS := $(patsubst tests/unit/%.c,$(OUTPUT)/tests/%,$(wildcard tests/unit/test_*.c))
+HELPERS    := $(patsubst tests/helpers/%.c,$(OUTPUT)/tests/%,$(wildcard tests/helpers/*.c))
+BINS       := $(OUTPUT)/bpfcast-agent $(OUTPUT)/bpfcastctl
+
+ifeq ($(V),1)
+Q =
+msg =
+else
+Q = @
+msg = @printf '  %-8s %s\n' "$(1)" "$(2)";
+endif
+
+.DELETE_ON_ERROR:
+.PHONY: all test test-unit test-bpf test-e2e install clean help vmlinux demo check-deps
+
+all: $(BINS)
+
+help:
+	@echo 'Targets:'
+	@echo '  all (default)  build bpfcast-agent, bpfcastctl and the BPF object into $(OUTPUT)/'
+	@echo '  test           build and run every test (unit, BPF, end-to-end; root for the last two)'
+	@echo '  test-unit      cmocka unit tests only'
+	@echo '  test-bpf       BPF_PROG_TEST_RUN program tests (root)'
+	@echo '  test-e2e       network-namespace end-to-end tests (root)'
+	@echo '  demo           live demo in network namespaces (root)'
+	@echo '  install        install binaries, systemd unit and example config (PREFIX, DESTDIR)'
+	@echo '  vmlinux        regenerate vmlinux/$(ARCH)/vmlinux.h from the running kernel'
+	@echo '  clean          remove $(OUTPUT)/'
+	@echo 'Variables: V=1 verbose, WERROR=1 warnings are errors, CLANG, BPFTOOL, OUTPUT'
+
+$(OUTPUT) $(OUTPUT)/lib $(OUTPUT)/agent $(OUTPUT)/ctl $(OUTPUT)/tests:
+	$(Q)mkdir -p $@
+
+# BPF: compile, link with bpftool (drops DWARF, keeps BTF), then the skeleton.
+$(OUTPUT)/bpfcast.tmp.bpf.o: bpf/bpfcast.bpf.c $(BPF_HDRS) $(VMLINUX) | $(OUTPUT)
+	$(call msg,BPF,$@)
+	$(Q)$(CLANG) $(BPF_CFLAGS) -c $< -o $@
+
+$(OUTPUT)/bpfcast.bpf.o: $(OUTPUT)/bpfcast.tmp.bpf.o
+	$(call msg,GEN-OBJ,$@)
+	$(Q)$(BPFTOOL) gen object $@ $<
+
+$(SKEL): $(OUTPUT)/bpfcast.bpf.o
+	$(call msg,GEN-SKEL,$@)
+	$(Q)$(BPFTOOL) gen skeleton $< name bpfcast > $@
+
+$(OUTPUT)/lib/%.o: user/lib/%.c $(USER_HDRS) | $(OUTPUT)/lib
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(CFLAGS) $(INCLUDES) $(PKG_CFLAGS) -c $< -o $@
+
+$(OUTPUT)/libbpfcast.a: $(LIB_OBJS)
+	$(call msg,AR,$@)
+	$(Q)$(AR) rcs $@ $^
+
+$(OUTPUT)/agent/%.o: user/agent/%.c $(USER_HDRS) $(SKEL) | $(OUTPUT)/agent
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(CFLAGS) $(INCLUDES) $(PKG_CFLAGS) -c $< -o $@
+
+$(OUTPUT)/bpfcast-agent: $(AGENT_OBJS) $(OUTPUT)/libbpfcast.a
+	$(call msg,BINARY,$@)
+	$(Q)$(CC) $(CFLAGS) $^ $(PKG_LIBS) -o $@
+
+$(OUTPUT)/bpfcastctl: user/ctl/bpfcastctl.c $(OUTPUT)/libbpfcast.a $(USER_HDRS) | $(OUTPUT)/ctl
+	$(call msg,BINARY,$@)
+	$(Q)$(CC) $(CFLAGS) $(INCLUDES) $(PKG_CFLAGS) $< $(OUTPUT)/libbpfcast.a $(PKG_LIBS) -o $@
+
+# Tests.
+$(OUTPUT)/tests/test_%: tests/unit/test_%.c $(OUTPUT)/libbpfcast.a $(USER_HDRS) | $(OUTPUT)/tests
+	$(call msg,TEST,$@)
+	$(Q)$(CC) $(CFLAGS) $(INCLUDES) $(PKG_CFLAGS) $< $(OUTPUT)/libbpfcast.a $(PKG_LIBS) \
+		-lcmocka -o $@
+
+$(OUTPUT)/tests/bpf_progs: tests/bpf/bpf_progs.c $(SKEL) $(OUTPUT)/libbpfcast.a | $(OUTPUT)/tests
+	$(call msg,TEST,$@)
+	$(Q)$(CC) $(CFLAGS) $(INCLUDES) $(PKG_CFLAGS) $< $(OUTPUT)/libbpfcast.a $(PKG_LIBS) -o $@
+
+$(OUTPUT)/tests/%: tests/helpers/%.c | $(OUTPUT)/tests
+	$(call msg,TEST,$@)
+	$(Q)$(CC) $(CFLAGS) $(INCLUDES) $< -o $@
+
+test: all $(UNIT_TESTS) $(OUTPUT)/tests/bpf_progs $(HELPERS)
+	$(Q)tests/run $(OUTPUT)
+
+test-unit: $(UNIT_TESTS)
+	$(Q)tests/run $(OUTPUT) unit
+
+test-bpf: $(OUTPUT)/tests/bpf_progs
+	$(Q)tests/run $(OUTPUT) bpf
+
+test-e2e: all $(HELPERS)
+	$(Q)tests/run $(OUTPUT) e2e
+
+demo: all $(HELPERS)
+	$(Q)tools/demo $(OUTPUT)
+
+vmlinux:
+	$(call msg,GEN,$(VMLINUX))
+	$(Q)$(BPFTOOL) btf dump file /sys/kernel/btf/vmlinux format c > $(VMLINUX)
+
+install: all
+	install -d $(DESTDIR)$(PREFIX)/sbin $(DESTDIR)$(PREFIX)/bin \
+		$(DESTDIR)/lib/systemd/system $(DESTDIR)/etc/bpfcast
+	install -m 0755 $(OUTPUT)/bpfcast-agent $(DESTDIR)$(PREFIX)/sbin/
+	install -m 0755 $(OUTPUT)/bpfcastctl $(DESTDIR)$(PREFIX)/bin/
+	sed 's|@SBINDIR@|$(PREFIX)/sbin|' dist/bpfcast-agent.service > \
+		$(DESTDIR)/lib/systemd/system/bpfcast-agent.service
+	install -m 0644 dist/agent.conf.example $(DESTDIR)/etc/bpfcast/agent.conf.example
+
+clean:
+	$(call msg,CLEAN,$(OUTPUT))
+	$(Q)rm -rf $(OUTPUT)

@@ -1,0 +1,757 @@
+// SPDX-License-Identifier: (GPL-2.0 OR BSD-2-Clause)
+/*
+ * bpfcast data plane.
+ *
+ *   bpfcast_xdp_ingest   classifies stream packets, enforces the allowed
+ *                        source, counts, drops what must not pass, samples.
+ *   bpfcast_tc_fanout    copies each stream packet once per subscriber,
+ *                        rewriting L2/L3/L4 for that subscriber.
+ */
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_endian.h>
+#include "bpfcast/maps.h"
+#include "parsing.h"
+#include "csum.h"
+
+char LICENSE[] SEC("license") = "Dual BSD/GPL";
+
+/* Set by the agent before load. */
+const volatile __u64 sample_interval_ns = 100ULL * 1000 * 1000;
+const volatile __u32 nr_cpus = 1;
+
+/* Ingest match -> stream. Written by the agent. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, BPFC_MAX_STREAMS);
+	__type(key, struct bpfc_stream_key);
+	__type(value, struct bpfc_stream);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} bpfc_streams SEC(".maps");
+
+/* Subscriber id -> subscriber: the registry the agent adopts after restart. Agent-written. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, BPFC_MAX_SUBS);
+	__type(key, __u32);
+	__type(value, struct bpfc_sub);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} bpfc_subs SEC(".maps");
+
+/*
+ * One stream's subscribers (struct bpfc_sub), in copy order. Built whole by
+ * the agent, with BTF, and swapped in. Sizes, not types, here: clang 14 would
+ * otherwise emit struct bpfc_sub as a forward declaration.
+ */
+struct bpfc_fanout_list {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);		/* real lists are sized to their subscribers */
+	__uint(map_flags, BPF_F_INNER_MAP);
+	__uint(key_size, sizeof(__u32));
+	__uint(value_size, sizeof(struct bpfc_sub));
+};
+
+/* Stream id -> its subscriber list; no entry means no subscribers. Written by the agent. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY_OF_MAPS);
+	__uint(max_entries, BPFC_MAX_STREAMS);
+	__type(key, __u32);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+	__array(values, struct bpfc_fanout_list);
+} bpfc_fanout SEC(".maps");
+
+/* Per-stream counters. Written by both programs. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, BPFC_MAX_STREAMS);
+	__type(key, __u32);
+	__type(value, struct bpfc_stream_stats);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} bpfc_strm_stats SEC(".maps");
+
+/* Per-subscriber counters. Written by TC. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, BPFC_MAX_SUBS);
+	__type(key, __u32);
+	__type(value, struct bpfc_sub_stats);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} bpfc_sub_stats SEC(".maps");
+
+/* Per-stream sampling clock and last sender. Written by XDP. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, BPFC_MAX_STREAMS);
+	__type(key, __u32);
+	__type(value, struct bpfc_stream_state);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} bpfc_strm_state SEC(".maps");
+
+/* Per-subscriber time of the last error event, to rate-limit them. Written by TC. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, BPFC_MAX_SUBS);
+	__type(key, __u32);
+	__type(value, __u64);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} bpfc_sub_evt SEC(".maps");
+
+/* Counters for packets outside any stream. Written by XDP. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct bpfc_global_stats);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} bpfc_global SEC(".maps");
+
+/* Egress ifindex -> the source addresses copies leave with. Written by the agent. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 1024);
+	__type(key, __u32);
+	__type(value, struct bpfc_ifaddr);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} bpfc_ifaddrs SEC(".maps");
+
+/* Ifindex -> what the agent attached there. Written and read by the agent only. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 256);
+	__type(key, __u32);
+	__type(value, struct bpfc_attach);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} bpfc_attach SEC(".maps");
+
+/* Samples and notable events for the agent. */
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, 256 * 1024);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} bpfc_events SEC(".maps");
+
+/*
+ * Per-CPU scratch for one copy's headers: the copy loop's stack frame and the
+ * program's must fit in 512 bytes together. Nothing here outlives one copy, so
+ * a nested run on the same CPU cannot hurt.
+ */
+struct fanout_scratch {
+	struct bpf_fib_lookup fib;
+	union {
+		struct iphdr v4;
+		struct ipv6hdr v6;
+	} l3;
+	union bpfc_addr old_addrs[2];
+	union bpfc_addr new_addrs[2];
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct fanout_scratch);
+} bpfc_scratch SEC(".maps");
+
+static __always_inline struct bpfc_global_stats *global_stats(void)
+{
+	__u32 zero = 0;
+
+	return bpf_map_lookup_elem(&bpfc_global, &zero);
+}
+
+static __always_inline struct bpfc_event *event_reserve(__u32 type, __u32 stream_id)
+{
+	struct bpfc_event *ev = bpf_ringbuf_reserve(&bpfc_events, sizeof(*ev), 0);
+	struct bpfc_global_stats *gs;
+
+	if (!ev) {
+		gs = global_stats();
+		if (gs)
+			gs->events_lost++;
+		return NULL;
+	}
+	__builtin_memset(ev, 0, sizeof(*ev));
+	ev->type = type;
+	ev->stream_id = stream_id;
+	ev->ts_ns = bpf_ktime_get_ns();
+	return ev;
+}
+
+static __always_inline bool addr_equal(const union bpfc_addr *a, const union bpfc_addr *b)
+{
+	return !((a->v6[0] ^ b->v6[0]) | (a->v6[1] ^ b->v6[1]) | (a->v6[2] ^ b->v6[2]) |
+		 (a->v6[3] ^ b->v6[3]));
+}
+
+/* ---- XDP ingest --------------------------------------------------------- */
+
+static __always_inline void count_parse_error(struct bpfc_global_stats *gs, enum parse_rc rc)
+{
+	switch (rc) {
+	case PARSE_TRUNC_L2:
+		gs->trunc_l2++;
+		break;
+	case PARSE_TRUNC_L3:
+		gs->trunc_l3++;
+		break;
+	case PARSE_BAD_L3:
+		gs->bad_l3++;
+		break;
+	case PARSE_TRUNC_L4:
+		gs->trunc_l4++;
+		break;
+	case PARSE_FRAG_NONFIRST:
+		gs->frag_passed++;
+		break;
+	case PARSE_EXT_LIMIT:
+		gs->ext_hdr_limit++;
+		break;
+	default:
+		gs->passed++;
+		break;
+	}
+}
+
+static __always_inline void count_drop(struct bpfc_stream_stats *ss, enum stream_verdict v)
+{
+	switch (v) {
+	case VERDICT_MALFORMED:
+		ss->drop_malformed++;
+		break;
+	case VERDICT_FRAGMENT:
+		ss->drop_fragment++;
+		break;
+	case VERDICT_BAD_SOURCE:
+		ss->drop_bad_source++;
+		break;
+	case VERDICT_TTL:
+		ss->drop_ttl++;
+		break;
+	default:
+		break;
+	}
+}
+
+/* Sum one stream's per-CPU counters; bpf_map_lookup_percpu_elem needs 6.0+. */
+static __always_inline void stream_stats_total(__u32 id, struct bpfc_stream_stats *t)
+{
+	__u32 cpu;
+
+	for (cpu = 0; cpu < BPFC_MAX_CPUS; cpu++) {
+		struct bpfc_stream_stats *s;
+
+		if (cpu >= nr_cpus)
+			break;
+		s = bpf_map_lookup_percpu_elem(&bpfc_strm_stats, &id, cpu);
+		if (!s)
+			break;
+		t->rx_packets += s->rx_packets;
+		t->rx_bytes += s->rx_bytes;
+		t->tx_packets += s->tx_packets;
+		t->tx_bytes += s->tx_bytes;
+		t->tx_errors += s->tx_errors;
+		t->drop_bad_source += s->drop_bad_source;
+		t->drop_no_subscribers += s->drop_no_subscribers;
+		t->drop_malformed += s->drop_malformed;
+		t->drop_fragment += s->drop_fragment;
+		t->drop_ttl += s->drop_ttl;
+		t->drop_unsupported += s->drop_unsupported;
+	}
+}
+
+/* Packet arrival drives the sample clock: one CPU wins each interval. */
+static __always_inline void maybe_sample(__u32 id, struct bpfc_stream_state *st, __u64 now)
+{
+	__u64 last = st->last_sample_ns;
+	struct bpfc_event *ev;
+
+	if (now - last < sample_interval_ns)
+		return;
+	if (__sync_val_compare_and_swap(&st->last_sample_ns, last, now) != last)
+		return;
+	ev = event_reserve(BPFC_EV_SAMPLE, id);
+	if (!ev)
+		return;
+	stream_stats_total(id, &ev->stats);
+	bpf_ringbuf_submit(ev, 0);
+}
+
+static __always_inline void note_source(__u32 id, struct bpfc_stream_state *st,
+					const struct pkt *p)
+{
+	struct bpfc_event *ev;
+
+	if (st->last_src_family == p->family && addr_equal(&st->last_src, &p->src))
+		return;
+	st->last_src_family = p->family;
+	st->last_src = p->src;
+	ev = event_reserve(BPFC_EV_NEW_SOURCE, id);
+	if (!ev)
+		return;
+	ev->family = p->family;
+	ev->addr = p->src;
+	bpf_ringbuf_submit(ev, 0);
+}
+
+SEC("xdp")
+int bpfcast_xdp_ingest(struct xdp_md *ctx)
+{
+	void *data = (void *)(long)ctx->data;
+	void *data_end = (void *)(long)ctx->data_end;
+	struct bpfc_global_stats *gs = global_stats();
+	struct bpfc_stream_stats *ss;
+	struct bpfc_stream_state *st;
+	struct bpfc_stream_key key;
+	struct bpfc_stream *s;
+	enum stream_verdict v;
+	struct pkt p = {};
+	enum parse_rc rc;
+
+	if (!gs)
+		return XDP_PASS;
+	gs->rx_packets++;
+
+	rc = parse_frame(data, data_end, &p);
+	if (rc != PARSE_UDP) {
+		count_parse_error(gs, rc);
+		return XDP_PASS;
+	}
+	stream_key_of(&p, &key);
+	s = bpf_map_lookup_elem(&bpfc_streams, &key);
+	if (!s) {
+		gs->passed++;
+		return XDP_PASS;
+	}
+	ss = bpf_map_lookup_elem(&bpfc_strm_stats, &s->id);
+	st = bpf_map_lookup_elem(&bpfc_strm_state, &s->id);
+	if (!ss || !st)
+		return XDP_DROP;
+
+	v = stream_check(s, &p);
+	if (v != VERDICT_COPY) {
+		count_drop(ss, v);
+		return XDP_DROP;
+	}
+	if (!bpf_map_lookup_elem(&bpfc_fanout, &s->id)) {
+		ss->drop_no_subscribers++;
+		return XDP_DROP;
+	}
+	ss->rx_packets++;
+	ss->rx_bytes += data_end - data;
+
+	note_source(s->id, st, &p);
+	maybe_sample(s->id, st, bpf_ktime_get_ns());
+	return XDP_PASS;
+}
+
+/* ---- TC fan-out --------------------------------------------------------- */
+
+/* The header fields of the packet as it stands, and the stream being copied. */
+struct fanout_ctx {
+	struct __sk_buff *skb;
+	void *list;				/* inner map: this stream's subscribers */
+	struct bpfc_stream_stats *ss;
+	struct fanout_scratch *sc;
+	__u32 stream_id;
+	__u32 redirect_ifindex;			/* last copy goes out with bpf_redirect */
+	__u8 family;				/* current L3 of the packet */
+	__u8 ttl;				/* already decremented */
+	__u8 tos;				/* IPv4 TOS / IPv6 traffic class */
+	__u8 df;
+	__be16 ip_id;
+	__be16 pad;
+	__be32 flow_lbl;			/* host order, 20 bits */
+	__u16 udp_len;
+	__u16 ip_len;				/* L3 packet length for this family */
+	__be16 sport;
+	__be16 dport;
+	union bpfc_addr saddr;
+	union bpfc_addr daddr;
+};
+
+static __always_inline __u16 l4_off_of(__u8 family)
+{
+	return ETH_HLEN + (family == BPFC_AF_INET ? sizeof(struct iphdr) : sizeof(struct ipv6hdr));
+}
+
+static __always_inline __u32 addr_len(__u8 family)
+{
+	return family == BPFC_AF_INET ? 4 : 16;
+}
+
+static __always_inline void sub_error(struct fanout_ctx *c, const struct bpfc_sub *ent,
+				      struct bpfc_sub_stats *subst, __u32 type, __u32 info)
+{
+	struct bpfc_event *ev;
+	__u64 now, *last;
+
+	c->ss->tx_errors++;
+	last = bpf_map_lookup_elem(&bpfc_sub_evt, &ent->id);
+	if (!last)
+		return;
+	now = bpf_ktime_get_ns();
+	if (now - *last < BPFC_EVENT_GAP_NS)
+		return;
+	*last = now;
+	ev = event_reserve(type, c->stream_id);
+	if (!ev)
+		return;
+	ev->sub_id = ent->id;
+	ev->ifindex = info;
+	ev->family = ent->family;
+	ev->addr = ent->addr;
+	bpf_ringbuf_submit(ev, 0);
+}
+
+/* Route the subscriber: egress ifindex and MACs. Returns 0 or a BPFC_TXERR_*. */
+static __always_inline int route_sub(struct fanout_ctx *c, const struct bpfc_sub *ent,
+				     struct bpf_fib_lookup *fib, struct bpfc_sub_stats *subst)
+{
+	int rc;
+
+	__builtin_memset(fib, 0, sizeof(*fib));
+	fib->family = ent->family;
+	fib->l4_protocol = IPPROTO_UDP_NR;
+	fib->sport = c->sport;
+	fib->dport = ent->port;
+	fib->ifindex = BPFC_FIB_IFINDEX;
+	if (ent->family == BPFC_AF_INET) {
+		fib->ipv4_dst = ent->addr.v4;
+	} else {
+		__builtin_memcpy(fib->ipv6_dst, ent->addr.v6, 16);
+	}
+	rc = bpf_fib_lookup(c->skb, fib, sizeof(*fib), 0);
+	switch (rc) {
+	case BPF_FIB_LKUP_RET_SUCCESS:
+		return 0;
+	case BPF_FIB_LKUP_RET_NO_NEIGH:
+		subst->err_no_neigh++;
+		sub_error(c, ent, subst, BPFC_EV_NO_NEIGH, fib->ifindex);
+		return -1;
+	case BPF_FIB_LKUP_RET_FRAG_NEEDED:
+		subst->err_mtu++;
+		sub_error(c, ent, subst, BPFC_EV_TX_ERROR, BPFC_TXERR_MTU);
+		return -1;
+	default:
+		subst->err_no_route++;
+		sub_error(c, ent, subst, BPFC_EV_TX_ERROR, BPFC_TXERR_NO_ROUTE);
+		return -1;
+	}
+}
+
+/* Switch the packet between IPv4 and IPv6; the UDP header and payload stay put. */
+static __always_inline int switch_family(struct fanout_ctx *c, __u8 family)
+{
+	__be16 proto = bpf_htons(family == BPFC_AF_INET ? ETH_P_IP : ETH_P_IPV6);
+
+	if (bpf_skb_change_proto(c->skb, proto, 0))
+		return -1;
+	if (bpf_skb_store_bytes(c->skb, offsetof(struct ethhdr, h_proto), &proto, sizeof(proto),
+				BPF_F_RECOMPUTE_CSUM))
+		return -1;
+	c->family = family;
+	c->ip_len = c->udp_len + (family == BPFC_AF_INET ? sizeof(struct iphdr) : 0);
+	return 0;
+}
+
+static __always_inline int write_l3(struct fanout_ctx *c, const union bpfc_addr *src,
+				    const union bpfc_addr *dst)
+{
+	if (c->family == BPFC_AF_INET) {
+		struct iphdr *iph = &c->sc->l3.v4;
+
+		__builtin_memset(iph, 0, sizeof(*iph));
+		iph->version = 4;
+		iph->ihl = 5;
+		iph->tos = c->tos;
+		iph->tot_len = bpf_htons(c->ip_len);
+		iph->id = c->ip_id;
+		iph->frag_off = c->df ? bpf_htons(IP_DF) : 0;
+		iph->ttl = c->ttl;
+		iph->protocol = IPPROTO_UDP_NR;
+		iph->saddr = src->v4;
+		iph->daddr = dst->v4;
+		iph->check = csum_fold(bpf_csum_diff(NULL, 0, (__be32 *)iph, sizeof(*iph), 0));
+		return bpf_skb_store_bytes(c->skb, ETH_HLEN, iph, sizeof(*iph),
+					   BPF_F_RECOMPUTE_CSUM);
+	} else {
+		struct ipv6hdr *ip6h = &c->sc->l3.v6;
+
+		__builtin_memset(ip6h, 0, sizeof(*ip6h));
+		ip6h->version = 6;
+		ip6h->priority = c->tos >> 4;
+		ip6h->flow_lbl[0] = (c->tos & 0x0F) << 4 | ((c->flow_lbl >> 16) & 0x0F);
+		ip6h->flow_lbl[1] = c->flow_lbl >> 8;
+		ip6h->flow_lbl[2] = c->flow_lbl;
+		ip6h->payload_len = bpf_htons(c->udp_len);
+		ip6h->nexthdr = IPPROTO_UDP_NR;
+		ip6h->hop_limit = c->ttl;
+		__builtin_memcpy(&ip6h->saddr, src->v6, 16);
+		__builtin_memcpy(&ip6h->daddr, dst->v6, 16);
+		return bpf_skb_store_bytes(c->skb, ETH_HLEN, ip6h, sizeof(*ip6h),
+					   BPF_F_RECOMPUTE_CSUM);
+	}
+}
+
+/*
+ * Rewrite the UDP ports and fix the checksum for the new pseudo-header. The
+ * pseudo-header's protocol and length words sum the same in both families, so
+ * only the addresses enter the difference.
+ */
+static __always_inline int write_l4(struct fanout_ctx *c, __u8 old_family,
+				    const union bpfc_addr *src, const union bpfc_addr *dst,
+				    __be16 dport)
+{
+	__u32 csum_off = l4_off_of(c->family) + offsetof(struct udphdr, check);
+	union bpfc_addr *old_addrs = c->sc->old_addrs;
+	union bpfc_addr *new_addrs = c->sc->new_addrs;
+	__be32 old_ports = (__u32)c->dport << 16 | c->sport;
+	__be32 new_ports = (__u32)dport << 16 | c->sport;
+	__s64 diff;
+
+	old_addrs[0] = c->saddr;
+	old_addrs[1] = c->daddr;
+	new_addrs[0] = *src;
+	new_addrs[1] = *dst;
+	if (old_family == BPFC_AF_INET)
+		old_addrs[0].v6[1] = old_addrs[1].v4;
+	if (c->family == BPFC_AF_INET)
+		new_addrs[0].v6[1] = new_addrs[1].v4;
+	diff = bpf_csum_diff((__be32 *)old_addrs, old_family == BPFC_AF_INET ? 8 : 32,
+			     (__be32 *)new_addrs, c->family == BPFC_AF_INET ? 8 : 32, 0);
+	if (diff < 0)
+		return -1;
+	if (bpf_l4_csum_replace(c->skb, csum_off, 0, diff,
+				BPF_F_PSEUDO_HDR | BPF_F_MARK_MANGLED_0))
+		return -1;
+	if (new_ports != old_ports) {
+		/* The port change and the check change cancel: no skb->csum update. */
+		if (bpf_skb_store_bytes(c->skb, l4_off_of(c->family), &new_ports,
+					sizeof(new_ports), 0))
+			return -1;
+		if (bpf_l4_csum_replace(c->skb, csum_off, old_ports, new_ports,
+					sizeof(new_ports) | BPF_F_MARK_MANGLED_0))
+			return -1;
+	}
+	c->saddr = *src;
+	c->daddr = *dst;
+	c->dport = dport;
+	return 0;
+}
+
+static __always_inline int write_l2(struct fanout_ctx *c, const struct bpf_fib_lookup *fib)
+{
+	__u8 macs[2 * ETH_ALEN];
+
+	__builtin_memcpy(macs, fib->dmac, ETH_ALEN);
+	__builtin_memcpy(macs + ETH_ALEN, fib->smac, ETH_ALEN);
+	return bpf_skb_store_bytes(c->skb, 0, macs, sizeof(macs), BPF_F_RECOMPUTE_CSUM);
+}
+
+/* bpf_loop callback: make subscriber `index`'s copy. Returns 1 to stop. */
+static long fanout_one(__u32 index, void *data)
+{
+	struct fanout_ctx *c = data;
+	struct bpfc_sub *ent;
+	struct bpfc_sub_stats *subst;
+	struct bpf_fib_lookup *fib = &c->sc->fib;
+	struct bpfc_ifaddr *ifa;
+	union bpfc_addr src = {};
+	__u32 next = index + 1;
+	__u8 old_family;
+	bool last;
+
+	ent = bpf_map_lookup_elem(c->list, &index);
+	if (!ent)
+		return 1;
+	last = !bpf_map_lookup_elem(c->list, &next);
+	subst = bpf_map_lookup_elem(&bpfc_sub_stats, &ent->id);
+	if (!subst)
+		return 0;
+
+	old_family = c->family;
+	if (ent->family != c->family && switch_family(c, ent->family)) {
+		subst->err_redirect++;
+		c->ss->tx_errors++;
+		return 1;	/* the packet is in an unknown state: stop */
+	}
+	if (route_sub(c, ent, fib, subst))
+		return 0;
+	ifa = bpf_map_lookup_elem(&bpfc_ifaddrs, &fib->ifindex);
+	if (!ifa) {
+		subst->err_no_ifaddr++;
+		sub_error(c, ent, subst, BPFC_EV_TX_ERROR, BPFC_TXERR_NO_IFADDR);
+		return 0;
+	}
+	if (ent->family == BPFC_AF_INET)
+		src.v4 = ifa->v4;
+	else
+		__builtin_memcpy(src.v6, ifa->v6, 16);
+	if (!src.v6[0] && !src.v6[3]) {
+		subst->err_no_ifaddr++;
+		sub_error(c, ent, subst, BPFC_EV_TX_ERROR, BPFC_TXERR_NO_IFADDR);
+		return 0;
+	}
+
+	if (write_l2(c, fib) || write_l3(c, &src, &ent->addr) ||
+	    write_l4(c, old_family, &src, &ent->addr, ent->port)) {
+		subst->err_redirect++;
+		c->ss->tx_errors++;
+		return 1;
+	}
+
+	if (last) {
+		c->redirect_ifindex = fib->ifindex;
+		subst->packets++;
+		subst->bytes += c->skb->len;
+		return 1;
+	}
+	if (bpf_clone_redirect(c->skb, fib->ifindex, 0)) {
+		subst->err_redirect++;
+		sub_error(c, ent, subst, BPFC_EV_TX_ERROR, BPFC_TXERR_REDIRECT);
+		return 0;
+	}
+	subst->packets++;
+	subst->bytes += c->skb->len;
+	c->ss->tx_packets++;
+	c->ss->tx_bytes += c->skb->len;
+	return 0;
+}
+
+/* A fresh load each time: clang may otherwise reuse a ctx+off pointer, which the verifier refuses. */
+static __always_inline __u32 skb_vlan_present(struct __sk_buff *skb)
+{
+	__u32 v;
+
+	asm volatile("%0 = *(u32 *)(%1 + %2)"
+		     : "=r"(v)
+		     : "r"(skb), "i"(offsetof(struct __sk_buff, vlan_present)));
+	return v;
+}
+
+/*
+ * Bring the packet to the form the copy loop writes: no VLAN tag, a bare IPv4
+ * or IPv6 header, and a UDP checksum that is filled in.
+ */
+static __always_inline int normalize(struct __sk_buff *skb, struct pkt *p)
+{
+	void *data, *data_end;
+	__u16 extra;
+	int i;
+
+	/* A tag may sit in the skb (accelerated), in the frame, or both. */
+#pragma unroll
+	for (i = 0; i < 2; i++) {
+		if (p->l3_off == ETH_HLEN && !skb_vlan_present(skb))
+			break;
+		if (bpf_skb_vlan_pop(skb))
+			return -1;
+		data = (void *)(long)skb->data;
+		data_end = (void *)(long)skb->data_end;
+		if (parse_frame(data, data_end, p) != PARSE_UDP)
+			return -1;
+	}
+	if (p->l3_off != ETH_HLEN || skb_vlan_present(skb))
+		return -1;
+	extra = p->l3_len - (p->family == BPFC_AF_INET ? sizeof(struct iphdr) :
+							 sizeof(struct ipv6hdr));
+	if (extra) {
+		if (bpf_skb_adjust_room(skb, -(__s32)extra, BPF_ADJ_ROOM_NET, 0))
+			return -1;
+		p->l4_off -= extra;
+		p->l3_len -= extra;
+	}
+	if (p->family == BPFC_AF_INET) {
+		__be16 check;
+
+		if (bpf_skb_load_bytes(skb, p->l4_off + offsetof(struct udphdr, check), &check,
+				       sizeof(check)))
+			return -1;
+		if (!check && udp4_csum_fill(skb, p))
+			return -1;
+	}
+	data = (void *)(long)skb->data;
+	data_end = (void *)(long)skb->data_end;
+	return data + p->l4_off + sizeof(struct udphdr) > data_end ? -1 : 0;
+}
+
+static __always_inline void fanout_ctx_init(struct fanout_ctx *c, struct __sk_buff *skb,
+					    const struct pkt *p, const struct bpfc_stream *s)
+{
+	void *data = (void *)(long)skb->data;
+	void *data_end = (void *)(long)skb->data_end;
+
+	c->skb = skb;
+	c->stream_id = s->id;
+	c->family = p->family;
+	c->ttl = p->ttl - 1;
+	c->udp_len = p->udp_len;
+	c->sport = s->egress_port;
+	c->dport = p->dport;
+	c->saddr = p->src;
+	c->daddr = p->dst;
+	if (p->family == BPFC_AF_INET) {
+		struct iphdr *iph = data + ETH_HLEN;
+
+		c->ip_len = p->udp_len + sizeof(*iph);
+		if ((void *)(iph + 1) > data_end)
+			return;
+		c->tos = iph->tos;
+		c->ip_id = iph->id;
+		c->df = !!(iph->frag_off & bpf_htons(IP_DF));
+	} else {
+		struct ipv6hdr *ip6h = data + ETH_HLEN;
+
+		c->ip_len = p->udp_len;
+		if ((void *)(ip6h + 1) > data_end)
+			return;
+		c->tos = ip6h->priority << 4 | ip6h->flow_lbl[0] >> 4;
+		c->flow_lbl = (ip6h->flow_lbl[0] & 0x0F) << 16 | ip6h->flow_lbl[1] << 8 |
+			      ip6h->flow_lbl[2];
+	}
+}
+
+SEC("tc")
+int bpfcast_tc_fanout(struct __sk_buff *skb)
+{
+	struct bpfc_stream_key key;
+	struct fanout_ctx c = {};
+	struct bpfc_stream *s;
+	struct pkt p = {};
+	__u32 pull, zero = 0;
+	void *list;
+
+	pull = skb->len < BPFC_TC_PULL_LEN ? skb->len : BPFC_TC_PULL_LEN;
+	if (bpf_skb_pull_data(skb, pull))
+		return TC_ACT_OK;
+	if (parse_frame((void *)(long)skb->data, (void *)(long)skb->data_end, &p) != PARSE_UDP)
+		return TC_ACT_OK;
+	stream_key_of(&p, &key);
+	s = bpf_map_lookup_elem(&bpfc_streams, &key);
+	if (!s)
+		return TC_ACT_OK;
+	/* XDP counted these drops already; here only make sure nothing leaks. */
+	if (stream_check(s, &p) != VERDICT_COPY)
+		return TC_ACT_SHOT;
+	list = bpf_map_lookup_elem(&bpfc_fanout, &s->id);
+	c.ss = bpf_map_lookup_elem(&bpfc_strm_stats, &s->id);
+	c.sc = bpf_map_lookup_elem(&bpfc_scratch, &zero);
+	if (!list || !c.ss || !c.sc)
+		return TC_ACT_SHOT;
+	if (skb->gso_segs > 1 || normalize(skb, &p)) {
+		c.ss->drop_unsupported++;
+		return TC_ACT_SHOT;
+	}
+	fanout_ctx_init(&c, skb, &p, s);
+	c.list = list;
+
+	bpf_loop(BPFC_MAX_SUBS, fanout_one, &c, 0);
+
+	if (!c.redirect_ifindex)
+		return TC_ACT_SHOT;
+	c.ss->tx_packets++;
+	c.ss->tx_bytes += skb->len;
+	return bpf_redirect(c.redirect_ifindex, 0);
+}

@@ -1,0 +1,197 @@
+/* SPDX-License-Identifier: (GPL-2.0 OR BSD-2-Clause) */
+/*
+ * The data-plane ABI: every map key and value shared by the BPF programs and
+ * user space. One definition; both sides include this file.
+ *
+ * Map                 type             key                    value
+ * bpfc_streams        HASH             bpfc_stream_key        bpfc_stream
+ * bpfc_fanout         ARRAY_OF_MAPS    stream id              inner ARRAY of bpfc_sub
+ * bpfc_subs           HASH             subscriber id          bpfc_sub
+ * bpfc_strm_stats     PERCPU_ARRAY     stream id              bpfc_stream_stats
+ * bpfc_sub_stats      PERCPU_ARRAY     subscriber id          bpfc_sub_stats
+ * bpfc_strm_state     ARRAY            stream id              bpfc_stream_state
+ * bpfc_sub_evt        ARRAY            subscriber id          last error event time (ns)
+ * bpfc_global         PERCPU_ARRAY     0                      bpfc_global_stats
+ * bpfc_ifaddrs        HASH             ifindex                bpfc_ifaddr
+ * bpfc_attach         HASH             ifindex                bpfc_attach
+ * bpfc_events         RINGBUF          -                      bpfc_event records
+ */
+#ifndef BPFCAST_MAPS_H
+#define BPFCAST_MAPS_H
+
+#ifndef __VMLINUX_H__
+#include <linux/types.h>
+#endif
+
+#define BPFC_MAX_STREAMS	4096
+#define BPFC_MAX_SUBS		131072	/* relay-wide; also the per-stream bound */
+#define BPFC_STREAM_NAME_LEN	32
+#define BPFC_MAX_CPUS		256	/* bound for summing per-CPU counters in BPF */
+
+/* Address families as stored in maps; same values as AF_INET/AF_INET6. */
+#define BPFC_AF_INET		2
+#define BPFC_AF_INET6		10
+
+enum bpfc_sub_kind {
+	BPFC_SUB_DEVICE = 0,
+	BPFC_SUB_PEER = 1,
+};
+
+/* An IPv4 address uses v4 (network order); the rest stays zero. */
+union bpfc_addr {
+	__be32 v4;
+	__be32 v6[4];
+};
+
+/* Ingest match: destination address and UDP port of a stream. */
+struct bpfc_stream_key {
+	__u8 family;
+	__u8 pad;
+	__be16 port;
+	union bpfc_addr addr;
+};
+_Static_assert(sizeof(struct bpfc_stream_key) == 20, "bpfc_stream_key ABI");
+
+/* Stream flags. */
+#define BPFC_STREAM_F_SOURCE	(1U << 0)	/* only `source` may send */
+#define BPFC_STREAM_F_MCAST	(1U << 1)	/* multicast group, joined by the agent */
+
+struct bpfc_stream {
+	__u32 id;
+	__u32 flags;
+	__u8 source_family;
+	__u8 source_plen;
+	__be16 egress_port;		/* UDP source port of every copy */
+	union bpfc_addr source;
+	char name[BPFC_STREAM_NAME_LEN];
+};
+_Static_assert(sizeof(struct bpfc_stream) == 60, "bpfc_stream ABI");
+
+/*
+ * One subscriber. The registry (bpfc_subs) holds it by id; a stream's fan-out
+ * list holds copies in copy order. A list is written whole and swapped in
+ * atomically, so an entry never changes under the fan-out loop.
+ */
+struct bpfc_sub {
+	__u32 id;
+	__u32 stream_id;
+	__u8 family;
+	__u8 kind;			/* enum bpfc_sub_kind */
+	__be16 port;
+	union bpfc_addr addr;
+};
+_Static_assert(sizeof(struct bpfc_sub) == 28, "bpfc_sub ABI");
+
+/* Per-stream counters; per CPU, summed by readers. */
+struct bpfc_stream_stats {
+	__u64 rx_packets;
+	__u64 rx_bytes;
+	__u64 tx_packets;
+	__u64 tx_bytes;
+	__u64 tx_errors;
+	__u64 drop_bad_source;
+	__u64 drop_no_subscribers;
+	__u64 drop_malformed;
+	__u64 drop_fragment;
+	__u64 drop_ttl;
+	__u64 drop_unsupported;		/* GSO or over-long packets the TC path can't copy */
+};
+
+/* The drop reasons, in struct order, as status and reports name them. */
+#define BPFC_DROP_REASONS(X)			\
+	X(bad_source, drop_bad_source)		\
+	X(no_subscribers, drop_no_subscribers)	\
+	X(malformed, drop_malformed)		\
+	X(fragment, drop_fragment)		\
+	X(ttl, drop_ttl)			\
+	X(unsupported, drop_unsupported)
+
+struct bpfc_sub_stats {
+	__u64 packets;
+	__u64 bytes;
+	__u64 err_no_route;
+	__u64 err_no_neigh;
+	__u64 err_mtu;
+	__u64 err_no_ifaddr;
+	__u64 err_redirect;
+};
+
+/* Written by XDP, read by the agent. */
+struct bpfc_stream_state {
+	__u64 last_sample_ns;
+	__u8 last_src_family;
+	__u8 pad[3];
+	union bpfc_addr last_src;
+	__u32 pad2;
+};
+
+/* Packets that match no stream or cannot be parsed. */
+struct bpfc_global_stats {
+	__u64 rx_packets;		/* everything XDP saw */
+	__u64 passed;			/* not a stream packet: left to the stack */
+	__u64 trunc_l2;
+	__u64 trunc_l3;
+	__u64 bad_l3;			/* bad version, IHL or lengths */
+	__u64 trunc_l4;
+	__u64 bad_l4;			/* UDP length disagrees with L3 */
+	__u64 frag_passed;		/* non-first fragments, passed untouched */
+	__u64 ext_hdr_limit;		/* IPv6 extension chain too long: passed */
+	__u64 events_lost;		/* ring buffer full */
+};
+
+/* Source addresses the copies leave with, per egress interface. */
+struct bpfc_ifaddr {
+	__be32 v4;
+	__be32 v6[4];
+};
+
+/* Which hooks the agent attached, so --detach removes exactly those. */
+#define BPFC_ATTACH_XDP_NATIVE	(1U << 0)
+#define BPFC_ATTACH_XDP_GENERIC	(1U << 1)
+#define BPFC_ATTACH_TC		(1U << 2)
+#define BPFC_ATTACH_CLSACT_OURS	(1U << 3)	/* we created the clsact qdisc */
+
+struct bpfc_attach {
+	__u32 flags;
+	__u32 xdp_prog_id;
+	__u32 tc_prog_id;
+	__u32 pad;
+};
+
+/* TC filter handle and priority the fan-out program is attached with. */
+#define BPFC_TC_HANDLE		0xbfca
+#define BPFC_TC_PRIORITY	0xbfca
+
+/* Ring-buffer records. */
+enum bpfc_event_type {
+	BPFC_EV_SAMPLE = 1,		/* periodic per-stream counter sample */
+	BPFC_EV_NEW_SOURCE = 2,		/* a stream's sender changed */
+	BPFC_EV_NO_NEIGH = 3,		/* subscriber's next hop is unresolved */
+	BPFC_EV_TX_ERROR = 4,		/* a copy could not be delivered */
+};
+
+struct bpfc_event {
+	__u32 type;
+	__u32 stream_id;
+	__u64 ts_ns;
+	__u32 sub_id;			/* NO_NEIGH, TX_ERROR */
+	__u32 ifindex;			/* NO_NEIGH: egress; TX_ERROR: reason */
+	__u8 family;			/* address below */
+	__u8 pad[3];
+	union bpfc_addr addr;		/* NEW_SOURCE: sender; NO_NEIGH: subscriber */
+	__u32 pad2;
+	struct bpfc_stream_stats stats;	/* SAMPLE: totals over all CPUs */
+};
+
+enum bpfc_tx_error {
+	BPFC_TXERR_NO_ROUTE = 1,
+	BPFC_TXERR_MTU = 2,
+	BPFC_TXERR_NO_IFADDR = 3,
+	BPFC_TXERR_REDIRECT = 4,
+};
+
+/* Pinned object names under the pin directory. */
+#define BPFC_PIN_XDP_PROG	"prog_xdp_ingest"
+#define BPFC_PIN_TC_PROG	"prog_tc_fanout"
+
+#endif /* BPFCAST_MAPS_H */
