@@ -1,0 +1,115 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/* bpfcast-agent internals: the data plane it owns and the state it mirrors. */
+#ifndef BPFCAST_AGENT_H
+#define BPFCAST_AGENT_H
+
+#include <stdbool.h>
+#include <net/if.h>
+#include "bpfcast/maps.h"
+#include "config.h"
+#include "spec.h"
+
+#define AGENT_DEFAULT_PIN_DIR	"/sys/fs/bpf/bpfcast"
+#define AGENT_DEFAULT_SOCKET	"/run/bpfcast/agent.sock"
+
+struct bpfcast;		/* the skeleton */
+struct ring_buffer;
+
+/* Rates from ring-buffer samples: recomputed about once a second. */
+struct stream_rate {
+	__u64 anchor_ns;
+	__u64 anchor_packets;
+	__u64 anchor_bytes;
+	__u64 last_sample_ns;
+	__u64 pps;
+	__u64 bps;
+};
+
+struct agent_stream {
+	bool used;
+	struct bpfc_stream_spec spec;
+	__u32 *subs;		/* subscriber ids, in the order they were added */
+	int n_subs;
+	int cap_subs;
+	struct stream_rate rate;
+};
+
+struct agent_iface {
+	char name[IF_NAMESIZE];
+	int ifindex;
+};
+
+struct agent {
+	/* options */
+	const char *pin_dir;
+	const char *sock_path;
+	const char *config_path;
+	struct agent_iface ifaces[BPFC_MAX_IFACES];
+	int n_ifaces;
+	__u32 sample_ms;
+	bool force_generic;
+
+	/* data plane */
+	struct bpfcast *skel;
+	int fd_streams, fd_fanout, fd_subs, fd_strm_stats, fd_sub_stats, fd_strm_state;
+	int fd_sub_evt, fd_global, fd_ifaddrs, fd_attach;
+	int btf_fd;
+	__u32 btf_u32_id, btf_sub_id;
+	int nr_cpus;
+	struct ring_buffer *events;
+
+	/* mirrored state: index = stream id / subscriber id */
+	struct agent_stream streams[BPFC_MAX_STREAMS];
+	struct bpfc_sub *subs;
+	bool *sub_used;
+	int n_subs_total;
+	__u32 next_stream_id;
+	__u32 next_sub_id;
+
+	/* netlink */
+	struct mnl_socket *rtnl_events;
+	int ctl_fd;
+};
+
+/* dataplane.c */
+int dp_check_kernel(void);
+int dp_open_load(struct agent *a);
+int dp_attach_all(struct agent *a);
+int dp_detach_all(const char *pin_dir);
+void dp_close(struct agent *a);
+int dp_percpu_zero(struct agent *a, int fd, __u32 key, size_t value_size);
+int dp_read_stream_stats(struct agent *a, __u32 id, struct bpfc_stream_stats *out);
+int dp_read_sub_stats(struct agent *a, __u32 id, struct bpfc_sub_stats *out);
+int dp_read_global(struct agent *a, struct bpfc_global_stats *out);
+
+/* state.c: every change is in the maps before it returns 0. */
+int state_adopt(struct agent *a);
+int state_apply_config(struct agent *a, const struct bpfc_config *cfg);
+int state_stream_add(struct agent *a, const struct bpfc_stream_spec *spec, const char **err);
+int state_stream_del(struct agent *a, const char *name, const char **err);
+int state_sub_add(struct agent *a, const struct bpfc_sub_spec *spec, const char **err);
+int state_sub_del(struct agent *a, const struct bpfc_sub_spec *spec, const char **err);
+struct agent_stream *state_stream_by_name(struct agent *a, const char *name, __u32 *id);
+void state_free(struct agent *a);
+
+/* rtnl.c */
+int rtnl_sync_ifaddrs(struct agent *a);
+int rtnl_events_open(struct agent *a);
+int rtnl_events_fd(struct agent *a);
+void rtnl_events_handle(struct agent *a);
+int rtnl_resolve_neigh(__u8 family, const union bpfc_addr *addr);
+int rtnl_mcast_join(int ifindex, __u8 family, const union bpfc_addr *group, bool join);
+int rtnl_enable_lo_forwarding(void);
+
+/* events.c */
+int events_open(struct agent *a);
+int events_fd(struct agent *a);
+void events_poll(struct agent *a);
+
+/* ctl.c */
+int ctl_listen(struct agent *a);
+void ctl_accept(struct agent *a);
+void ctl_client_io(struct agent *a, int fd);
+bool ctl_is_client(int fd);
+
+#endif

@@ -1,0 +1,340 @@
+// SPDX-License-Identifier: GPL-2.0
+/* The local control socket: the project's TLV protocol over a Unix stream socket. */
+#include <errno.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <time.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include "agent.h"
+#include "log.h"
+#include "tlv.h"
+
+#define MAX_CLIENTS 16
+#define OUT_FLUSH (192 * 1024)
+
+struct client {
+	int fd;			/* -1: free slot */
+	size_t len;
+	char in[BPFC_MSG_MAX];
+};
+
+struct outbuf {
+	int fd;
+	int err;
+	size_t len;
+	char buf[OUT_FLUSH + BPFC_MSG_MAX];
+};
+
+static struct client clients[MAX_CLIENTS] = { [0 ... MAX_CLIENTS - 1] = { .fd = -1 } };
+
+static void send_all(int fd, const void *buf, size_t len, int *err)
+{
+	const char *p = buf;
+
+	while (len && !*err) {
+		ssize_t n = send(fd, p, len, MSG_NOSIGNAL);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && errno == EAGAIN) {
+			struct pollfd pfd = { .fd = fd, .events = POLLOUT };
+
+			/* A client that stops reading for 2 s is dropped. */
+			if (poll(&pfd, 1, 2000) <= 0)
+				*err = -ETIMEDOUT;
+			continue;
+		}
+		if (n <= 0) {
+			*err = -errno;
+			break;
+		}
+		p += n;
+		len -= n;
+	}
+}
+
+static struct nlmsghdr *out_next(struct outbuf *o)
+{
+	if (o->len >= OUT_FLUSH) {
+		send_all(o->fd, o->buf, o->len, &o->err);
+		o->len = 0;
+	}
+	return (struct nlmsghdr *)(o->buf + o->len);
+}
+
+static void out_commit(struct outbuf *o, struct nlmsghdr *nlh)
+{
+	o->len += MNL_ALIGN(nlh->nlmsg_len);
+}
+
+static void out_flush(struct outbuf *o)
+{
+	send_all(o->fd, o->buf, o->len, &o->err);
+	o->len = 0;
+}
+
+static void reply_ack(struct outbuf *o, const struct nlmsghdr *req, int error, const char *msg)
+{
+	out_commit(o, bpfc_put_ack(out_next(o), req, error, msg));
+}
+
+static void put_u64(struct nlmsghdr *nlh, __u16 type, __u64 v)
+{
+	mnl_attr_put_u64(nlh, type, v);
+}
+
+static void put_stream_status(struct agent *a, struct outbuf *o, __u32 seq, __u32 id)
+{
+	struct agent_stream *s = &a->streams[id];
+	struct nlmsghdr *nlh = bpfc_msg_start(out_next(o), BPFC_MSG_STREAM, NLM_F_MULTI, seq);
+	struct bpfc_stream_stats st = {};
+	struct nlattr *nest;
+	__u16 reason = 0;
+	__u64 age_ns;
+
+	dp_read_stream_stats(a, id, &st);
+	bpfc_put_stream_spec(nlh, &s->spec);
+	/* A rate from samples older than two windows is a stream that stopped. */
+	age_ns = s->rate.last_sample_ns ? 0 : ~0ULL;
+	if (s->rate.last_sample_ns) {
+		struct timespec now;
+
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		age_ns = (__u64)now.tv_sec * 1000000000ULL + now.tv_nsec - s->rate.last_sample_ns;
+	}
+	nest = mnl_attr_nest_start(nlh, BPFC_A_STATS);
+	put_u64(nlh, BPFC_STAT_RX_PACKETS, st.rx_packets);
+	put_u64(nlh, BPFC_STAT_RX_BYTES, st.rx_bytes);
+	put_u64(nlh, BPFC_STAT_TX_PACKETS, st.tx_packets);
+	put_u64(nlh, BPFC_STAT_TX_BYTES, st.tx_bytes);
+	put_u64(nlh, BPFC_STAT_ERRORS, st.tx_errors);
+	put_u64(nlh, BPFC_STAT_RX_PPS, age_ns < 2000000000ULL ? s->rate.pps : 0);
+	put_u64(nlh, BPFC_STAT_RX_BPS, age_ns < 2000000000ULL ? s->rate.bps : 0);
+	mnl_attr_nest_end(nlh, nest);
+	nest = mnl_attr_nest_start(nlh, BPFC_A_DROPS);
+#define PUT_DROP(name, field) put_u64(nlh, ++reason, st.field);
+	BPFC_DROP_REASONS(PUT_DROP)
+#undef PUT_DROP
+	mnl_attr_nest_end(nlh, nest);
+	out_commit(o, nlh);
+}
+
+static void put_sub_status(struct agent *a, struct outbuf *o, __u32 seq, __u32 sub_id)
+{
+	const struct bpfc_sub *sub = &a->subs[sub_id];
+	struct nlmsghdr *nlh = bpfc_msg_start(out_next(o), BPFC_MSG_SUB, NLM_F_MULTI, seq);
+	struct bpfc_sub_stats st = {};
+	struct bpfc_endpoint ep;
+	struct nlattr *nest;
+
+	dp_read_sub_stats(a, sub_id, &st);
+	bpfc_sub_endpoint(sub, &ep);
+	mnl_attr_put_strz(nlh, BPFC_A_STREAM_NAME, a->streams[sub->stream_id].spec.name);
+	bpfc_put_endpoint(nlh, BPFC_A_SUB, &ep);
+	mnl_attr_put_u8(nlh, BPFC_A_SUB_KIND, sub->kind);
+	nest = mnl_attr_nest_start(nlh, BPFC_A_STATS);
+	put_u64(nlh, BPFC_STAT_TX_PACKETS, st.packets);
+	put_u64(nlh, BPFC_STAT_TX_BYTES, st.bytes);
+	put_u64(nlh, BPFC_STAT_ERRORS, st.err_no_route + st.err_no_neigh + st.err_mtu +
+					       st.err_no_ifaddr + st.err_redirect);
+	mnl_attr_nest_end(nlh, nest);
+	out_commit(o, nlh);
+}
+
+static void put_relay_status(struct agent *a, struct outbuf *o, __u32 seq)
+{
+	struct nlmsghdr *nlh = bpfc_msg_start(out_next(o), BPFC_MSG_RELAY, NLM_F_MULTI, seq);
+	struct bpfc_global_stats g = {};
+	struct nlattr *nest;
+
+	dp_read_global(a, &g);
+	mnl_attr_put_u32(nlh, BPFC_A_VERSION, BPFC_PROTO_VERSION);
+	nest = mnl_attr_nest_start(nlh, BPFC_A_STATS);
+	put_u64(nlh, BPFC_STAT_RX_PACKETS, g.rx_packets);
+	put_u64(nlh, BPFC_STAT_EVENTS_LOST, g.events_lost);
+	put_u64(nlh, BPFC_STAT_MALFORMED, g.trunc_l2 + g.trunc_l3 + g.bad_l3 + g.trunc_l4 + g.bad_l4);
+	mnl_attr_nest_end(nlh, nest);
+	out_commit(o, nlh);
+}
+
+static void dump_status(struct agent *a, struct outbuf *o, const struct nlmsghdr *req)
+{
+	__u32 id;
+	int i;
+
+	put_relay_status(a, o, req->nlmsg_seq);
+	for (id = 0; id < BPFC_MAX_STREAMS; id++) {
+		struct agent_stream *s = &a->streams[id];
+
+		if (!s->used)
+			continue;
+		put_stream_status(a, o, req->nlmsg_seq, id);
+		for (i = 0; i < s->n_subs && !o->err; i++)
+			put_sub_status(a, o, req->nlmsg_seq, s->subs[i]);
+	}
+	out_commit(o, bpfc_put_done(out_next(o), req->nlmsg_seq));
+}
+
+static void handle_request(struct agent *a, struct outbuf *o, const struct nlmsghdr *req)
+{
+	const struct nlattr *tb[BPFC_A_MAX + 1];
+	struct bpfc_stream_spec stream;
+	struct bpfc_sub_spec sub;
+	char name[BPFC_STREAM_NAME_LEN];
+	const char *err = NULL;
+	int ret;
+
+	if (!(req->nlmsg_flags & NLM_F_REQUEST)) {
+		reply_ack(o, req, -EINVAL, "not a request (NLM_F_REQUEST unset)");
+		return;
+	}
+	ret = bpfc_msg_parse(req, bpfc_msg_policy, BPFC_A_MAX, tb, &err);
+	if (ret) {
+		reply_ack(o, req, ret, err);
+		return;
+	}
+	switch (req->nlmsg_type) {
+	case BPFC_MSG_STREAM_ADD:
+		ret = bpfc_get_stream_spec(tb, &stream, &err);
+		if (!ret)
+			ret = state_stream_add(a, &stream, &err);
+		break;
+	case BPFC_MSG_STREAM_DEL:
+		ret = bpfc_get_stream_name(tb, name, &err);
+		if (!ret)
+			ret = state_stream_del(a, name, &err);
+		break;
+	case BPFC_MSG_SUB_ADD:
+		ret = bpfc_get_sub_spec(tb, &sub, &err);
+		if (!ret)
+			ret = state_sub_add(a, &sub, &err);
+		break;
+	case BPFC_MSG_SUB_DEL:
+		ret = bpfc_get_sub_spec(tb, &sub, &err);
+		if (!ret)
+			ret = state_sub_del(a, &sub, &err);
+		break;
+	case BPFC_MSG_STATUS_GET:
+		dump_status(a, o, req);
+		return;
+	default:
+		ret = -EOPNOTSUPP;
+		err = "unknown message type";
+		break;
+	}
+	reply_ack(o, req, ret, ret ? err : NULL);
+}
+
+static void client_close(struct client *c)
+{
+	close(c->fd);
+	c->fd = -1;
+	c->len = 0;
+}
+
+bool ctl_is_client(int fd)
+{
+	int i;
+
+	for (i = 0; i < MAX_CLIENTS; i++)
+		if (clients[i].fd == fd)
+			return true;
+	return false;
+}
+
+void ctl_client_io(struct agent *a, int fd)
+{
+	static struct outbuf out;
+	struct client *c = NULL;
+	ssize_t n;
+	int i, len;
+
+	for (i = 0; i < MAX_CLIENTS; i++)
+		if (clients[i].fd == fd)
+			c = &clients[i];
+	if (!c)
+		return;
+	n = recv(fd, c->in + c->len, sizeof(c->in) - c->len, MSG_DONTWAIT);
+	if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR)) {
+		client_close(c);
+		return;
+	}
+	if (n < 0)
+		return;
+	c->len += n;
+	out.fd = fd;
+	out.err = 0;
+	out.len = 0;
+	while ((len = bpfc_msg_complete(c->in, c->len)) > 0) {
+		handle_request(a, &out, (struct nlmsghdr *)c->in);
+		len = (size_t)MNL_ALIGN(len) <= c->len ? MNL_ALIGN(len) : len;
+		memmove(c->in, c->in + len, c->len - len);
+		c->len -= len;
+	}
+	if (len < 0) {
+		pr_warn("control client sent a %s message; closing it\n",
+			len == -EMSGSIZE ? "too large" : "malformed");
+		client_close(c);
+		return;
+	}
+	out_flush(&out);
+	if (out.err)
+		client_close(c);
+}
+
+void ctl_accept(struct agent *a)
+{
+	int fd = accept4(a->ctl_fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+	int i;
+
+	if (fd < 0)
+		return;
+	for (i = 0; i < MAX_CLIENTS; i++) {
+		if (clients[i].fd < 0) {
+			clients[i].fd = fd;
+			clients[i].len = 0;
+			return;
+		}
+	}
+	pr_warn("too many control clients; refusing one\n");
+	close(fd);
+}
+
+int ctl_listen(struct agent *a)
+{
+	struct sockaddr_un sun = { .sun_family = AF_UNIX };
+	char dir[sizeof(sun.sun_path)];
+	char *slash;
+	int fd;
+
+	if (strlen(a->sock_path) >= sizeof(sun.sun_path)) {
+		pr_warn("socket path %s is too long\n", a->sock_path);
+		return -ENAMETOOLONG;
+	}
+	strcpy(sun.sun_path, a->sock_path);
+	strcpy(dir, a->sock_path);
+	slash = strrchr(dir, '/');
+	if (slash && slash != dir) {
+		*slash = '\0';
+		mkdir(dir, 0755);
+	}
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -errno;
+	unlink(a->sock_path);
+	if (bind(fd, (struct sockaddr *)&sun, sizeof(sun)) || chmod(a->sock_path, 0660) ||
+	    listen(fd, 16)) {
+		int err = -errno;
+
+		pr_warn("cannot listen on %s: %s\n", a->sock_path, strerror(errno));
+		close(fd);
+		return err;
+	}
+	a->ctl_fd = fd;
+	return 0;
+}

@@ -1,0 +1,256 @@
+// SPDX-License-Identifier: GPL-2.0
+/* bpfcast-agent: loads, pins and runs the relay data plane on this host. */
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/epoll.h>
+#include <sys/signalfd.h>
+#include <bpf/libbpf.h>
+#include "agent.h"
+#include "log.h"
+
+static const char usage[] =
+	"Usage: bpfcast-agent -i IFACE [-i IFACE ...] [options]\n"
+	"       bpfcast-agent --detach [--pin-dir DIR]\n"
+	"\n"
+	"Loads the bpfcast data plane, attaches it to the interfaces, pins it, and\n"
+	"serves the control socket. Forwarding goes on when the agent stops; a new\n"
+	"agent adopts the pinned state.\n"
+	"\n"
+	"Options:\n"
+	"  -i, --interface IFACE   ingest interface (repeatable)\n"
+	"  -c, --config FILE       config file with interfaces, streams and subscribers\n"
+	"      --pin-dir DIR       bpffs directory for maps and programs\n"
+	"                          (default " AGENT_DEFAULT_PIN_DIR ")\n"
+	"      --socket PATH       control socket (default " AGENT_DEFAULT_SOCKET ")\n"
+	"      --sample-ms N       counter sample interval, 10-60000 ms (default 100)\n"
+	"      --xdp-generic       use generic XDP even where the driver has native XDP\n"
+	"      --detach            remove everything attached and pinned, then exit\n"
+	"  -v, --verbose           more messages (twice: libbpf's too)\n"
+	"  -h, --help              this text\n";
+
+enum { OPT_PIN_DIR = 256, OPT_SOCKET, OPT_SAMPLE_MS, OPT_XDP_GENERIC, OPT_DETACH };
+
+static const struct option options[] = {
+	{ "interface", required_argument, NULL, 'i' },
+	{ "config", required_argument, NULL, 'c' },
+	{ "pin-dir", required_argument, NULL, OPT_PIN_DIR },
+	{ "socket", required_argument, NULL, OPT_SOCKET },
+	{ "sample-ms", required_argument, NULL, OPT_SAMPLE_MS },
+	{ "xdp-generic", no_argument, NULL, OPT_XDP_GENERIC },
+	{ "detach", no_argument, NULL, OPT_DETACH },
+	{ "verbose", no_argument, NULL, 'v' },
+	{ "help", no_argument, NULL, 'h' },
+	{}
+};
+
+static int add_iface(struct agent *a, const char *name)
+{
+	int i;
+
+	for (i = 0; i < a->n_ifaces; i++)
+		if (!strcmp(a->ifaces[i].name, name))
+			return 0;
+	if (a->n_ifaces == BPFC_MAX_IFACES) {
+		pr_warn("more than %d interfaces\n", BPFC_MAX_IFACES);
+		return -E2BIG;
+	}
+	if (strlen(name) >= IF_NAMESIZE || !(a->ifaces[a->n_ifaces].ifindex = if_nametoindex(name))) {
+		pr_warn("unknown interface '%s': check the name with 'ip link'\n", name);
+		return -ENODEV;
+	}
+	strcpy(a->ifaces[a->n_ifaces++].name, name);
+	return 0;
+}
+
+static int epoll_add(int ep, int fd)
+{
+	struct epoll_event ev = { .events = EPOLLIN, .data.fd = fd };
+
+	return epoll_ctl(ep, EPOLL_CTL_ADD, fd, &ev);
+}
+
+static int signals_fd(void)
+{
+	sigset_t set;
+
+	sigemptyset(&set);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGTERM);
+	sigprocmask(SIG_BLOCK, &set, NULL);
+	return signalfd(-1, &set, SFD_CLOEXEC);
+}
+
+static int run(struct agent *a)
+{
+	int ep = epoll_create1(EPOLL_CLOEXEC), sig = signals_fd();
+	struct epoll_event evs[16];
+	int n, i;
+
+	if (ep < 0 || sig < 0 || epoll_add(ep, sig) || epoll_add(ep, a->ctl_fd) ||
+	    epoll_add(ep, events_fd(a)) || epoll_add(ep, rtnl_events_fd(a))) {
+		pr_warn("cannot set up the event loop: %s\n", strerror(errno));
+		return -errno;
+	}
+	for (;;) {
+		n = epoll_wait(ep, evs, 16, 1000);
+		if (n < 0 && errno != EINTR)
+			return -errno;
+		for (i = 0; i < n; i++) {
+			int fd = evs[i].data.fd;
+
+			if (fd == sig) {
+				pr_info("stopping; the data plane keeps forwarding\n");
+				close(ep);
+				return 0;
+			} else if (fd == a->ctl_fd) {
+				int cfd;
+
+				ctl_accept(a);
+				/* New clients join the loop; closed ones leave it by themselves. */
+				for (cfd = 0; cfd < 1024; cfd++)
+					if (ctl_is_client(cfd))
+						epoll_add(ep, cfd);
+			} else if (fd == events_fd(a)) {
+				events_poll(a);
+			} else if (fd == rtnl_events_fd(a)) {
+				rtnl_events_handle(a);
+			} else {
+				ctl_client_io(a, fd);
+			}
+		}
+		events_poll(a);
+	}
+}
+
+int main(int argc, char **argv)
+{
+	static struct agent agent = {
+		.pin_dir = AGENT_DEFAULT_PIN_DIR,
+		.sock_path = AGENT_DEFAULT_SOCKET,
+		.sample_ms = 100,
+		.ctl_fd = -1,
+	};
+	struct agent *a = &agent;
+	struct bpfc_config cfg = {};
+	bool detach = false, sample_set = false;
+	int verbose = 0, opt, i, err;
+	char errbuf[256];
+	__u32 v;
+
+	bpfc_log_init("bpfcast-agent", LOG_LVL_INFO);
+	while ((opt = getopt_long(argc, argv, "i:c:vh", options, NULL)) != -1) {
+		switch (opt) {
+		case 'i':
+			if (add_iface(a, optarg))
+				return 1;
+			break;
+		case 'c':
+			a->config_path = optarg;
+			break;
+		case OPT_PIN_DIR:
+			a->pin_dir = optarg;
+			break;
+		case OPT_SOCKET:
+			a->sock_path = optarg;
+			break;
+		case OPT_SAMPLE_MS:
+			if (bpfc_parse_u32(optarg, 10, 60000, &v)) {
+				pr_warn("--sample-ms '%s': want a number of ms from 10 to 60000\n",
+					optarg);
+				return 1;
+			}
+			a->sample_ms = v;
+			sample_set = true;
+			break;
+		case OPT_XDP_GENERIC:
+			a->force_generic = true;
+			break;
+		case OPT_DETACH:
+			detach = true;
+			break;
+		case 'v':
+			verbose++;
+			break;
+		case 'h':
+			fputs(usage, stdout);
+			return 0;
+		default:
+			fputs(usage, stderr);
+			return 1;
+		}
+	}
+	if (optind < argc) {
+		pr_warn("unexpected argument '%s'; see --help\n", argv[optind]);
+		return 1;
+	}
+	bpfc_log_init("bpfcast-agent", LOG_LVL_INFO + verbose);
+	bpfc_log_libbpf();
+
+	if (detach)
+		return dp_detach_all(a->pin_dir) ? 1 : 0;
+
+	if (a->config_path) {
+		if (bpfc_config_load(a->config_path, &cfg, errbuf, sizeof(errbuf))) {
+			pr_warn("%s: %s\n", a->config_path, errbuf);
+			return 1;
+		}
+		for (i = 0; i < cfg.n_ifaces; i++)
+			if (add_iface(a, cfg.ifaces[i]))
+				return 1;
+		if (cfg.sample_ms && !sample_set)
+			a->sample_ms = cfg.sample_ms;
+	}
+	if (!a->n_ifaces) {
+		pr_warn("no interface: give one with -i IFACE or 'interface' in the config\n");
+		return 1;
+	}
+	if (geteuid() != 0)
+		pr_warn("warning: not running as root; loading BPF needs CAP_BPF, CAP_NET_ADMIN "
+			"and CAP_PERFMON\n");
+
+	a->subs = calloc(BPFC_MAX_SUBS, sizeof(*a->subs));
+	a->sub_used = calloc(BPFC_MAX_SUBS, sizeof(*a->sub_used));
+	if (!a->subs || !a->sub_used) {
+		pr_warn("out of memory\n");
+		return 1;
+	}
+
+	err = dp_check_kernel();
+	if (!err)
+		err = rtnl_enable_lo_forwarding();
+	if (!err)
+		err = dp_open_load(a);
+	if (!err)
+		err = rtnl_sync_ifaddrs(a);
+	if (!err)
+		err = dp_attach_all(a);
+	if (!err)
+		err = state_adopt(a);
+	if (!err)
+		err = state_apply_config(a, &cfg);
+	if (!err)
+		err = events_open(a);
+	if (!err)
+		err = rtnl_events_open(a);
+	if (!err)
+		err = ctl_listen(a);
+	if (!err) {
+		int n = 0;
+
+		for (i = 0; i < BPFC_MAX_STREAMS; i++)
+			n += a->streams[i].used;
+		pr_info("relaying %d streams to %d subscribers; control socket %s\n", n,
+			a->n_subs_total, a->sock_path);
+		err = run(a);
+	}
+	bpfc_config_free(&cfg);
+	ring_buffer__free(a->events);
+	dp_close(a);
+	state_free(a);
+	return err ? 1 : 0;
+}

@@ -1,0 +1,527 @@
+// SPDX-License-Identifier: GPL-2.0
+/* bpfcastctl: manage streams and subscribers of a bpfcast relay. */
+#include <errno.h>
+#include <getopt.h>
+#include <stdarg.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <json-c/json.h>
+#include "addr.h"
+#include "log.h"
+#include "tlv.h"
+
+#define DEFAULT_AGENT "/run/bpfcast/agent.sock"
+
+static const char usage[] =
+	"Usage: bpfcastctl [--agent PATH] COMMAND ...\n"
+	"\n"
+	"Commands:\n"
+	"  stream add NAME --ingest ADDR:PORT [--source ADDR[/PLEN]] [--egress-port PORT]\n"
+	"  stream del NAME\n"
+	"  sub add NAME ADDR:PORT [--peer]\n"
+	"  sub del NAME ADDR:PORT\n"
+	"  status [--json]\n"
+	"\n"
+	"IPv6 endpoints are written [2001:2::5]:6000.\n"
+	"Options:\n"
+	"  --agent PATH   the agent's control socket (default " DEFAULT_AGENT ")\n"
+	"  -h, --help     this text\n";
+
+static const char *agent_path = DEFAULT_AGENT;
+static int sock = -1;
+static __u32 seq;
+
+static int fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+static int fail(const char *fmt, ...)
+{
+	va_list ap;
+
+	fputs("bpfcastctl: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	return 1;
+}
+
+static int connect_agent(void)
+{
+	struct sockaddr_un sun = { .sun_family = AF_UNIX };
+
+	if (strlen(agent_path) >= sizeof(sun.sun_path))
+		return fail("agent socket path is too long");
+	strcpy(sun.sun_path, agent_path);
+	sock = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (sock < 0 || connect(sock, (struct sockaddr *)&sun, sizeof(sun)))
+		return fail("cannot reach the agent at %s: %s (is bpfcast-agent running? "
+			    "use --agent PATH)", agent_path, strerror(errno));
+	return 0;
+}
+
+static int send_msg(struct nlmsghdr *nlh)
+{
+	const char *p = (const char *)nlh;
+	size_t left = nlh->nlmsg_len;
+
+	while (left) {
+		ssize_t n = send(sock, p, left, MSG_NOSIGNAL);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return fail("cannot send to the agent: %s", strerror(errno));
+		p += n;
+		left -= n;
+	}
+	return 0;
+}
+
+/* Read one whole message into buf (BPFC_MSG_MAX bytes). */
+static int recv_msg(char *buf, size_t *have, struct nlmsghdr **out)
+{
+	static size_t consumed;
+	int len;
+
+	if (consumed) {
+		memmove(buf, buf + consumed, *have - consumed);
+		*have -= consumed;
+		consumed = 0;
+	}
+	while ((len = bpfc_msg_complete(buf, *have)) == 0) {
+		ssize_t n = recv(sock, buf + *have, BPFC_MSG_MAX - *have, 0);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return fail("the agent closed the connection");
+		*have += n;
+	}
+	if (len < 0)
+		return fail("malformed answer from the agent");
+	consumed = (size_t)MNL_ALIGN(len) <= *have ? MNL_ALIGN(len) : (size_t)len;
+	*out = (struct nlmsghdr *)buf;
+	return 0;
+}
+
+/* Send a request and wait for its ACK; print the agent's reason on error. */
+static int transact(struct nlmsghdr *nlh, const char *what)
+{
+	static char buf[BPFC_MSG_MAX];
+	struct nlmsghdr *ans;
+	size_t have = 0;
+	const char *msg;
+	int err;
+
+	if (connect_agent() || send_msg(nlh) || recv_msg(buf, &have, &ans))
+		return 1;
+	err = bpfc_get_ack(ans, &msg);
+	if (err)
+		return fail("%s: %s", what, msg ? msg : strerror(-err));
+	return 0;
+}
+
+static struct nlmsghdr *request(void *buf, __u16 type, __u16 flags)
+{
+	return bpfc_msg_start(buf, type, NLM_F_REQUEST | flags, ++seq);
+}
+
+static int parse_sub_args(int argc, char **argv, struct bpfc_sub_spec *s, bool allow_peer)
+{
+	static const struct option opts[] = { { "peer", no_argument, NULL, 'p' }, {} };
+	const char *why;
+	int opt;
+
+	memset(s, 0, sizeof(*s));
+	optind = 1;
+	while ((opt = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		if (opt != 'p' || !allow_peer)
+			return fail("usage: sub %s NAME ADDR:PORT%s", allow_peer ? "add" : "del",
+				    allow_peer ? " [--peer]" : "");
+		s->kind = BPFC_SUB_PEER;
+	}
+	if (argc - optind != 2)
+		return fail("usage: sub %s NAME ADDR:PORT%s", allow_peer ? "add" : "del",
+			    allow_peer ? " [--peer]" : "");
+	why = bpfc_stream_name_invalid(argv[optind]);
+	if (why)
+		return fail("'%s': %s", argv[optind], why);
+	strcpy(s->stream, argv[optind]);
+	if (bpfc_parse_endpoint(argv[optind + 1], &s->ep))
+		return fail("'%s' is not ADDR:PORT (IPv6: [ADDR]:PORT, port 1-65535)",
+			    argv[optind + 1]);
+	why = bpfc_subscriber_invalid(&s->ep);
+	if (why && allow_peer)
+		return fail("'%s': %s", argv[optind + 1], why);
+	return 0;
+}
+
+static int cmd_sub(int argc, char **argv)
+{
+	char buf[BPFC_MSG_MAX];
+	struct bpfc_sub_spec s;
+	struct nlmsghdr *nlh;
+	bool add;
+
+	if (argc < 2 || (strcmp(argv[1], "add") && strcmp(argv[1], "del")))
+		return fail("usage: sub add|del NAME ADDR:PORT");
+	add = !strcmp(argv[1], "add");
+	if (parse_sub_args(argc - 1, argv + 1, &s, add))
+		return 1;
+	nlh = request(buf, add ? BPFC_MSG_SUB_ADD : BPFC_MSG_SUB_DEL, 0);
+	bpfc_put_sub_spec(nlh, &s);
+	return transact(nlh, add ? "cannot add the subscriber" : "cannot delete the subscriber");
+}
+
+static int cmd_stream(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "ingest", required_argument, NULL, 'i' },
+		{ "source", required_argument, NULL, 's' },
+		{ "egress-port", required_argument, NULL, 'e' },
+		{}
+	};
+	struct bpfc_stream_spec s = {};
+	char buf[BPFC_MSG_MAX];
+	struct nlmsghdr *nlh;
+	const char *why;
+	int opt;
+
+	if (argc < 3 || (strcmp(argv[1], "add") && strcmp(argv[1], "del")))
+		return fail("usage: stream add NAME --ingest ADDR:PORT [--source ADDR[/PLEN]] "
+			    "[--egress-port PORT] | stream del NAME");
+	why = bpfc_stream_name_invalid(argv[2]);
+	if (why)
+		return fail("'%s': %s", argv[2], why);
+	strcpy(s.name, argv[2]);
+	if (!strcmp(argv[1], "del")) {
+		if (argc != 3)
+			return fail("usage: stream del NAME");
+		nlh = request(buf, BPFC_MSG_STREAM_DEL, 0);
+		mnl_attr_put_strz(nlh, BPFC_A_STREAM_NAME, s.name);
+		return transact(nlh, "cannot delete the stream");
+	}
+	optind = 1;
+	while ((opt = getopt_long(argc - 2, argv + 2, "", opts, NULL)) != -1) {
+		switch (opt) {
+		case 'i':
+			if (bpfc_parse_endpoint(optarg, &s.ingest))
+				return fail("--ingest '%s' is not ADDR:PORT (IPv6: [ADDR]:PORT)",
+					    optarg);
+			break;
+		case 's':
+			if (bpfc_parse_prefix(optarg, &s.source))
+				return fail("--source '%s' is not ADDR or ADDR/PLEN", optarg);
+			s.has_source = true;
+			break;
+		case 'e':
+			if (bpfc_parse_port(optarg, &s.egress_port))
+				return fail("--egress-port '%s' is not a port (1-65535)", optarg);
+			break;
+		default:
+			return fail("usage: stream add NAME --ingest ADDR:PORT [--source ADDR[/PLEN]] "
+				    "[--egress-port PORT]");
+		}
+	}
+	if (optind != argc - 2)
+		return fail("unexpected argument '%s'", argv[optind + 2]);
+	if (!s.ingest.family)
+		return fail("stream add needs --ingest ADDR:PORT");
+	why = bpfc_stream_spec_invalid(&s);
+	if (why)
+		return fail("%s", why);
+	nlh = request(buf, BPFC_MSG_STREAM_ADD, 0);
+	bpfc_put_stream_spec(nlh, &s);
+	return transact(nlh, "cannot add the stream");
+}
+
+/* ---- status ------------------------------------------------------------- */
+
+static const char *drop_names[] = {
+#define DROP_NAME(name, field) #name,
+	BPFC_DROP_REASONS(DROP_NAME)
+#undef DROP_NAME
+};
+#define N_DROPS (sizeof(drop_names) / sizeof(drop_names[0]))
+
+static __u64 stat_of(const struct nlattr *nest, __u16 type)
+{
+	const struct nlattr *a;
+
+	if (!nest)
+		return 0;
+	mnl_attr_for_each_nested(a, nest)
+		if (mnl_attr_get_type(a) == type && mnl_attr_get_payload_len(a) == 8)
+			return mnl_attr_get_u64(a);
+	return 0;
+}
+
+static json_object *stream_json(const struct nlattr **tb, const char **err)
+{
+	struct bpfc_stream_spec s;
+	char ep[BPFC_ENDPOINT_STRLEN];
+	json_object *o, *drops;
+	unsigned int i;
+
+	if (bpfc_get_stream_spec(tb, &s, err))
+		return NULL;
+	o = json_object_new_object();
+	json_object_object_add(o, "name", json_object_new_string(s.name));
+	json_object_object_add(o, "ingest",
+			       json_object_new_string(bpfc_endpoint_str(&s.ingest, ep, sizeof(ep))));
+	if (s.has_source)
+		json_object_object_add(o, "source", json_object_new_string(
+			bpfc_prefix_str(&s.source, ep, sizeof(ep))));
+	json_object_object_add(o, "egress_port", json_object_new_int(s.egress_port));
+#define STAT(key, type) json_object_object_add(o, key, \
+		json_object_new_uint64(stat_of(tb[BPFC_A_STATS], type)))
+	STAT("rx_packets", BPFC_STAT_RX_PACKETS);
+	STAT("rx_bytes", BPFC_STAT_RX_BYTES);
+	STAT("tx_packets", BPFC_STAT_TX_PACKETS);
+	STAT("tx_bytes", BPFC_STAT_TX_BYTES);
+	STAT("tx_errors", BPFC_STAT_ERRORS);
+	STAT("rx_pps", BPFC_STAT_RX_PPS);
+	STAT("rx_bps", BPFC_STAT_RX_BPS);
+#undef STAT
+	drops = json_object_new_object();
+	for (i = 0; i < N_DROPS; i++)
+		json_object_object_add(drops, drop_names[i],
+				       json_object_new_uint64(stat_of(tb[BPFC_A_DROPS], i + 1)));
+	json_object_object_add(o, "drops", drops);
+	json_object_object_add(o, "subscribers", json_object_new_array());
+	return o;
+}
+
+static json_object *sub_json(const struct nlattr **tb, const char **err)
+{
+	struct bpfc_sub_spec s;
+	char ep[BPFC_ENDPOINT_STRLEN];
+	json_object *o;
+
+	if (bpfc_get_sub_spec(tb, &s, err))
+		return NULL;
+	o = json_object_new_object();
+	json_object_object_add(o, "addr",
+			       json_object_new_string(bpfc_endpoint_str(&s.ep, ep, sizeof(ep))));
+	json_object_object_add(o, "kind", json_object_new_string(bpfc_sub_kind_str(s.kind)));
+	json_object_object_add(o, "tx_packets",
+			       json_object_new_uint64(stat_of(tb[BPFC_A_STATS], BPFC_STAT_TX_PACKETS)));
+	json_object_object_add(o, "tx_bytes",
+			       json_object_new_uint64(stat_of(tb[BPFC_A_STATS], BPFC_STAT_TX_BYTES)));
+	json_object_object_add(o, "errors",
+			       json_object_new_uint64(stat_of(tb[BPFC_A_STATS], BPFC_STAT_ERRORS)));
+	return o;
+}
+
+static json_object *find_stream(json_object *streams, const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < json_object_array_length(streams); i++) {
+		json_object *s = json_object_array_get_idx(streams, i), *n;
+
+		if (json_object_object_get_ex(s, "name", &n) &&
+		    !strcmp(json_object_get_string(n), name))
+			return s;
+	}
+	return NULL;
+}
+
+/* Collect the status dump into the JSON document both outputs are made from. */
+static int fetch_status(json_object **out)
+{
+	static char buf[BPFC_MSG_MAX];
+	json_object *root = json_object_new_object(), *streams = json_object_new_array();
+	json_object *relay = json_object_new_object();
+	struct nlmsghdr *req, *ans;
+	char rbuf[256];
+	size_t have = 0;
+
+	json_object_object_add(root, "relay", relay);
+	json_object_object_add(root, "streams", streams);
+	req = request(rbuf, BPFC_MSG_STATUS_GET, NLM_F_DUMP);
+	if (connect_agent() || send_msg(req))
+		goto err;
+	for (;;) {
+		const struct nlattr *tb[BPFC_A_MAX + 1];
+		const char *err = NULL;
+		json_object *o, *parent, *subs;
+
+		if (recv_msg(buf, &have, &ans))
+			goto err;
+		if (ans->nlmsg_type == NLMSG_DONE)
+			break;
+		if (ans->nlmsg_type == NLMSG_ERROR) {
+			int e = bpfc_get_ack(ans, &err);
+
+			fail("status: %s", err ? err : strerror(-e));
+			goto err;
+		}
+		if (bpfc_msg_parse(ans, bpfc_msg_policy, BPFC_A_MAX, tb, &err)) {
+			fail("malformed status from the agent: %s", err);
+			goto err;
+		}
+		switch (ans->nlmsg_type) {
+		case BPFC_MSG_RELAY:
+			json_object_object_add(relay, "rx_packets", json_object_new_uint64(
+				stat_of(tb[BPFC_A_STATS], BPFC_STAT_RX_PACKETS)));
+			json_object_object_add(relay, "malformed", json_object_new_uint64(
+				stat_of(tb[BPFC_A_STATS], BPFC_STAT_MALFORMED)));
+			json_object_object_add(relay, "events_lost", json_object_new_uint64(
+				stat_of(tb[BPFC_A_STATS], BPFC_STAT_EVENTS_LOST)));
+			break;
+		case BPFC_MSG_STREAM:
+			o = stream_json(tb, &err);
+			if (!o) {
+				fail("malformed stream in status: %s", err);
+				goto err;
+			}
+			json_object_array_add(streams, o);
+			break;
+		case BPFC_MSG_SUB:
+			o = sub_json(tb, &err);
+			if (!o) {
+				fail("malformed subscriber in status: %s", err);
+				goto err;
+			}
+			parent = find_stream(streams, mnl_attr_get_str(tb[BPFC_A_STREAM_NAME]));
+			if (!parent || !json_object_object_get_ex(parent, "subscribers", &subs)) {
+				json_object_put(o);
+				break;
+			}
+			json_object_array_add(subs, o);
+			break;
+		default:
+			break;	/* newer agent: skip what we don't know */
+		}
+	}
+	*out = root;
+	return 0;
+err:
+	json_object_put(root);
+	return 1;
+}
+
+static uint64_t jget(json_object *o, const char *key)
+{
+	json_object *v;
+
+	return json_object_object_get_ex(o, key, &v) ? json_object_get_uint64(v) : 0;
+}
+
+static const char *jstr(json_object *o, const char *key)
+{
+	json_object *v;
+
+	return json_object_object_get_ex(o, key, &v) ? json_object_get_string(v) : "";
+}
+
+static void print_table(json_object *root)
+{
+	json_object *streams, *relay;
+	size_t i, j;
+
+	json_object_object_get_ex(root, "relay", &relay);
+	json_object_object_get_ex(root, "streams", &streams);
+	printf("relay: %" PRIu64 " packets seen, %" PRIu64 " malformed, %" PRIu64
+	       " events lost\n\n", jget(relay, "rx_packets"), jget(relay, "malformed"),
+	       jget(relay, "events_lost"));
+	printf("%-16s %-28s %12s %12s %10s %12s %10s %8s\n", "STREAM", "INGEST", "RX_PKTS",
+	       "TX_PKTS", "RX_PPS", "RX_MBPS", "DROPS", "ERRORS");
+	for (i = 0; i < json_object_array_length(streams); i++) {
+		json_object *s = json_object_array_get_idx(streams, i), *drops, *subs;
+		uint64_t dropped = 0;
+
+		json_object_object_get_ex(s, "drops", &drops);
+		json_object_object_foreach(drops, k, v) {
+			(void)k;
+			dropped += json_object_get_uint64(v);
+		}
+		printf("%-16s %-28s %12" PRIu64 " %12" PRIu64 " %10" PRIu64 " %12.3f %10" PRIu64
+		       " %8" PRIu64 "\n", jstr(s, "name"), jstr(s, "ingest"), jget(s, "rx_packets"),
+		       jget(s, "tx_packets"), jget(s, "rx_pps"), jget(s, "rx_bps") / 1e6, dropped,
+		       jget(s, "tx_errors"));
+		json_object_object_get_ex(s, "subscribers", &subs);
+		for (j = 0; j < json_object_array_length(subs); j++) {
+			json_object *u = json_object_array_get_idx(subs, j);
+
+			printf("  %-6s %-36s %12" PRIu64 " packets %14" PRIu64 " bytes %8" PRIu64
+			       " errors\n", jstr(u, "kind"), jstr(u, "addr"), jget(u, "tx_packets"),
+			       jget(u, "tx_bytes"), jget(u, "errors"));
+		}
+	}
+}
+
+static int cmd_status(int argc, char **argv)
+{
+	static const struct option opts[] = { { "json", no_argument, NULL, 'j' }, {} };
+	json_object *root;
+	bool json = false;
+	int opt;
+
+	optind = 1;
+	while ((opt = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		if (opt != 'j')
+			return fail("usage: status [--json]");
+		json = true;
+	}
+	if (optind != argc)
+		return fail("usage: status [--json]");
+	if (fetch_status(&root))
+		return 1;
+	if (json)
+		printf("%s\n", json_object_to_json_string_ext(root, JSON_C_TO_STRING_PRETTY |
+								 JSON_C_TO_STRING_NOSLASHESCAPE));
+	else
+		print_table(root);
+	json_object_put(root);
+	return 0;
+}
+
+static const struct {
+	const char *name;
+	int (*fn)(int argc, char **argv);
+} commands[] = {
+	{ "stream", cmd_stream },
+	{ "sub", cmd_sub },
+	{ "status", cmd_status },
+};
+
+int main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "agent", required_argument, NULL, 'a' },
+		{ "help", no_argument, NULL, 'h' },
+		{}
+	};
+	size_t i;
+	int opt;
+
+	/* Global options stop at the command word. */
+	while ((opt = getopt_long(argc, argv, "+h", opts, NULL)) != -1) {
+		switch (opt) {
+		case 'a':
+			agent_path = optarg;
+			break;
+		case 'h':
+			fputs(usage, stdout);
+			return 0;
+		default:
+			fputs(usage, stderr);
+			return 2;
+		}
+	}
+	if (optind >= argc) {
+		fputs(usage, stderr);
+		return 2;
+	}
+	for (i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+		if (!strcmp(argv[optind], commands[i].name))
+			return commands[i].fn(argc - optind, argv + optind);
+	return fail("unknown command '%s'; see --help", argv[optind]);
+}
