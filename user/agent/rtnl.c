@@ -211,7 +211,7 @@ int rtnl_resolve_neigh(__u8 family, const union bpfc_addr *addr)
 	struct nlmsghdr *nlh;
 	struct rtmsg *rtm;
 	struct ndmsg *ndm;
-	int ret;
+	int ret, i;
 
 	nlh = mnl_nlmsg_put_header(buf);
 	nlh->nlmsg_type = RTM_GETROUTE;
@@ -225,19 +225,25 @@ int rtnl_resolve_neigh(__u8 family, const union bpfc_addr *addr)
 	if (!r.oif)
 		return -ENETUNREACH;
 
-	nlh = mnl_nlmsg_put_header(buf);
-	nlh->nlmsg_type = RTM_NEWNEIGH;
-	nlh->nlmsg_flags = NLM_F_CREATE | NLM_F_REPLACE;
-	ndm = mnl_nlmsg_put_extra_header(nlh, sizeof(*ndm));
-	ndm->ndm_family = family;
-	ndm->ndm_ifindex = r.oif;
-	ndm->ndm_state = NUD_NONE;
-	ndm->ndm_flags = NTF_USE;
-	if (r.gw_len == alen)
-		mnl_attr_put(nlh, NDA_DST, alen, r.gw);
-	else
-		mnl_attr_put(nlh, NDA_DST, alen, addr);
-	return rtnl_talk(nlh, NULL, NULL);
+	/*
+	 * A managed entry (5.16+) is kept resolved by the kernel, so a next hop
+	 * that only BPF uses never ages out. Older kernels: a one-off NTF_USE.
+	 */
+	for (ret = -EINVAL, i = 0; i < 2 && ret; i++) {
+		nlh = mnl_nlmsg_put_header(buf);
+		nlh->nlmsg_type = RTM_NEWNEIGH;
+		nlh->nlmsg_flags = NLM_F_CREATE | (i == 0 ? NLM_F_EXCL : NLM_F_REPLACE);
+		ndm = mnl_nlmsg_put_extra_header(nlh, sizeof(*ndm));
+		ndm->ndm_family = family;
+		ndm->ndm_ifindex = r.oif;
+		ndm->ndm_state = NUD_NONE;
+		ndm->ndm_flags = i == 0 ? 0 : NTF_USE;
+		mnl_attr_put(nlh, NDA_DST, alen, r.gw_len == alen ? r.gw : (const void *)addr);
+		if (i == 0)
+			mnl_attr_put_u32(nlh, NDA_FLAGS_EXT, NTF_EXT_MANAGED);
+		ret = rtnl_talk(nlh, NULL, NULL);
+	}
+	return ret;
 }
 
 /*
