@@ -20,7 +20,7 @@
 static void usage(void)
 {
 	fprintf(stderr, "usage: udpgen --dst ADDR:PORT [--count N] [--rate PPS] [--size BYTES]\n"
-			"              [--start SEQ] [--ttl N] [--src-port P] [--no-csum]\n");
+			"              [--start SEQ] [--ttl N] [--src ADDR] [--src-port P] [--no-csum]\n");
 	exit(2);
 }
 
@@ -31,12 +31,13 @@ int main(int argc, char **argv)
 		{ "rate", required_argument, NULL, 'r' }, { "size", required_argument, NULL, 's' },
 		{ "start", required_argument, NULL, 'S' }, { "ttl", required_argument, NULL, 't' },
 		{ "src-port", required_argument, NULL, 'p' },
-		{ "no-csum", no_argument, NULL, 'z' }, {}
+		{ "no-csum", no_argument, NULL, 'z' }, { "src", required_argument, NULL, 'a' }, {}
 	};
 	struct sockaddr_storage dst;
 	socklen_t dlen = 0;
 	uint64_t count = 1000, start = 0, rate = 1000, i;
 	int size = 1316, ttl = 64, sport = 0, no_csum = 0, opt, fd;
+	const char *src_addr = NULL;
 	unsigned char buf[65536];
 	struct timespec t0, now;
 
@@ -54,6 +55,7 @@ int main(int argc, char **argv)
 		case 't': ttl = atoi(optarg); break;
 		case 'p': sport = atoi(optarg); break;
 		case 'z': no_csum = 1; break;
+		case 'a': src_addr = optarg; break;
 		default: usage();
 		}
 	}
@@ -73,14 +75,20 @@ int main(int argc, char **argv)
 	}
 	if (no_csum && dst.ss_family == AF_INET)
 		setsockopt(fd, SOL_SOCKET, SO_NO_CHECK, &no_csum, sizeof(no_csum));
-	if (sport) {
+	if (sport || src_addr) {
 		struct sockaddr_storage src = {};
 
 		src.ss_family = dst.ss_family;
-		if (dst.ss_family == AF_INET)
+		if (dst.ss_family == AF_INET) {
 			((struct sockaddr_in *)&src)->sin_port = htons(sport);
-		else
+			if (src_addr)
+				inet_pton(AF_INET, src_addr, &((struct sockaddr_in *)&src)->sin_addr);
+		} else {
 			((struct sockaddr_in6 *)&src)->sin6_port = htons(sport);
+			if (src_addr)
+				inet_pton(AF_INET6, src_addr,
+					  &((struct sockaddr_in6 *)&src)->sin6_addr);
+		}
 		if (bind(fd, (struct sockaddr *)&src, sizeof(src))) {
 			perror("bind");
 			return 1;

@@ -1,0 +1,117 @@
+# SPDX-License-Identifier: GPL-2.0
+# Helpers for bpfcast's network tests. Source it; set BUILD to the build dir.
+#
+# Rules: every namespace and link is the test's own and named with its prefix,
+# every process is killed by the PID we started, cleanup runs on any exit.
+# Addresses come only from 198.18.0.0/15 and 2001:2::/48, groups from
+# 239.255.0.0/16 and ff15::/16.
+
+BUILD=${BUILD:-build}
+BUILD=$(cd "$BUILD" && pwd)
+AGENT=$BUILD/bpfcast-agent
+CTL=$BUILD/bpfcastctl
+UDPGEN=$BUILD/tests/udpgen
+UDPSINK=$BUILD/tests/udpsink
+
+_namespaces=()
+_pids=()
+_pin_dirs=()
+_tmp=$(mktemp -d /tmp/bpfcast-test.XXXXXX)
+FAILED=0
+
+require_root() {
+	if [ "$(id -u)" -ne 0 ]; then
+		echo "SKIP: $1 needs root (network namespaces and BPF); run as root" >&2
+		exit 77
+	fi
+	mountpoint -q /sys/fs/bpf || mount -t bpf bpf /sys/fs/bpf
+}
+
+cleanup() {
+	local p d n
+	for p in "${_pids[@]}"; do kill -9 "$p" 2>/dev/null; done
+	for p in "${_pids[@]}"; do wait "$p" 2>/dev/null; done
+	for d in "${_pin_dirs[@]}"; do
+		[ -d "$d" ] && rm -rf "$d"
+	done
+	for n in "${_namespaces[@]}"; do ip netns del "$n" 2>/dev/null; done
+	rm -rf "$_tmp"
+}
+trap cleanup EXIT
+
+# netns NAME: create a namespace we own, with lo up.
+netns() {
+	ip netns add "$1"
+	_namespaces+=("$1")
+	ip -n "$1" link set lo up
+}
+
+# veth NS_A DEV_A NS_B DEV_B: a pair between two of our namespaces, both up.
+veth() {
+	ip link add "$2" netns "$1" type veth peer name "$4" netns "$3"
+	ip -n "$1" link set "$2" up
+	ip -n "$3" link set "$4" up
+}
+
+# addr NS DEV ADDR/PLEN...
+addr() {
+	local ns=$1 dev=$2 a
+	shift 2
+	for a in "$@"; do
+		case $a in
+		*:*) ip -n "$ns" addr add "$a" dev "$dev" nodad ;;
+		*) ip -n "$ns" addr add "$a" dev "$dev" ;;
+		esac
+	done
+}
+
+# bg CMD...: run in the background, remember the PID; sets LAST_PID.
+bg() {
+	"$@" &
+	LAST_PID=$!
+	_pids+=("$LAST_PID")
+}
+
+# start_agent NS PIN_DIR SOCKET LOG ARGS...: an agent inside NS that shares our
+# mount namespace, so its pins outlive it; sets AGENT_PID.
+start_agent() {
+	local ns=$1 pin=$2 sock=$3 log=$4 i
+	shift 4
+	_pin_dirs+=("$pin")
+	bg nsenter --net=/run/netns/"$ns" "$AGENT" --pin-dir "$pin" --socket "$sock" "$@" \
+		>>"$log" 2>&1
+	AGENT_PID=$LAST_PID
+	for i in $(seq 50); do
+		[ -S "$sock" ] && "$CTL" --agent "$sock" status >/dev/null 2>&1 && return 0
+		kill -0 "$AGENT_PID" 2>/dev/null || break
+		sleep 0.1
+	done
+	echo "agent did not start; its log:" >&2
+	cat "$log" >&2
+	return 1
+}
+
+# wait_file FILE SECONDS
+wait_file() {
+	local i
+	for i in $(seq $(($2 * 10))); do
+		[ -e "$1" ] && return 0
+		sleep 0.1
+	done
+	return 1
+}
+
+ok() { echo "  ok   $*"; }
+fail() {
+	echo "  FAIL $*"
+	FAILED=1
+}
+
+finish() {
+	if [ "$FAILED" -ne 0 ]; then
+		echo "FAIL: $1"
+		exit 1
+	fi
+	echo "PASS: $1"
+	exit 0
+}
