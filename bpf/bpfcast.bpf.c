@@ -365,8 +365,10 @@ struct fanout_ctx {
 	__be32 flow_lbl;			/* host order, 20 bits */
 	__u16 udp_len;
 	__u16 ip_len;				/* L3 packet length for this family */
-	__be16 sport;
+	__be16 sport;				/* the stream's egress port */
+	__be16 cur_sport;			/* the packet's source port now */
 	__be16 dport;
+	__u16 pad2;
 	union bpfc_addr saddr;
 	union bpfc_addr daddr;
 };
@@ -507,7 +509,7 @@ static __always_inline int write_l4(struct fanout_ctx *c, __u8 old_family,
 	__u32 csum_off = l4_off_of(c->family) + offsetof(struct udphdr, check);
 	union bpfc_addr *old_addrs = c->sc->old_addrs;
 	union bpfc_addr *new_addrs = c->sc->new_addrs;
-	__be32 old_ports = (__u32)c->dport << 16 | c->sport;
+	__be32 old_ports = (__u32)c->dport << 16 | c->cur_sport;
 	__be32 new_ports = (__u32)dport << 16 | c->sport;
 	__s64 diff;
 
@@ -538,6 +540,7 @@ static __always_inline int write_l4(struct fanout_ctx *c, __u8 old_family,
 	c->saddr = *src;
 	c->daddr = *dst;
 	c->dport = dport;
+	c->cur_sport = c->sport;
 	return 0;
 }
 
@@ -689,6 +692,7 @@ static __always_inline void fanout_ctx_init(struct fanout_ctx *c, struct __sk_bu
 	c->ttl = p->ttl - 1;
 	c->udp_len = p->udp_len;
 	c->sport = s->egress_port;
+	c->cur_sport = p->sport;
 	c->dport = p->dport;
 	c->saddr = p->src;
 	c->daddr = p->dst;
