@@ -46,7 +46,7 @@ msg = @printf '  %-8s %s\n' "$(1)" "$(2)";
 endif
 
 .DELETE_ON_ERROR:
-.PHONY: all test test-unit test-bpf test-e2e install clean help vmlinux demo check-deps
+.PHONY: all test test-all test-unit test-bpf test-e2e install clean help vmlinux demo demo-run deps
 
 all: $(BINS)
 
@@ -113,7 +113,15 @@ $(OUTPUT)/tests/%: tests/helpers/%.c | $(OUTPUT)/tests
 	$(call msg,TEST,$@)
 	$(Q)$(CC) $(CFLAGS) $(INCLUDES) $< -o $@
 
-test: all $(UNIT_TESTS) $(OUTPUT)/tests/bpf_progs $(HELPERS)
+# `make test` and `make demo` first install missing Debian packages (tools/deps),
+# then build with the flags those packages provide.
+deps:
+	$(Q)tools/deps
+
+test: deps
+	$(Q)$(MAKE) --no-print-directory test-all
+
+test-all: all $(UNIT_TESTS) $(OUTPUT)/tests/bpf_progs $(HELPERS)
 	$(Q)tests/run $(OUTPUT)
 
 test-unit: $(UNIT_TESTS)
@@ -125,7 +133,10 @@ test-bpf: $(OUTPUT)/tests/bpf_progs
 test-e2e: all $(HELPERS)
 	$(Q)tests/run $(OUTPUT) e2e
 
-demo: all $(HELPERS)
+demo: deps
+	$(Q)$(MAKE) --no-print-directory demo-run
+
+demo-run: all $(HELPERS)
 	$(Q)tools/demo $(OUTPUT)
 
 vmlinux:

@@ -39,11 +39,14 @@ cleanup() {
 }
 trap cleanup EXIT
 
-# netns NAME: create a namespace we own, with lo up.
+# netns NAME: create a namespace we own, with lo up. Its links skip IPv6 duplicate
+# address detection, which would hold neighbour discovery back for a second.
 netns() {
 	ip netns add "$1"
 	_namespaces+=("$1")
 	ip -n "$1" link set lo up
+	ip netns exec "$1" sysctl -qw net.ipv6.conf.all.accept_dad=0 \
+		net.ipv6.conf.default.accept_dad=0
 }
 
 # veth NS_A DEV_A NS_B DEV_B: a pair between two of our namespaces, both up.

@@ -8,6 +8,8 @@
 #include <string.h>
 #include <unistd.h>
 #include <sys/epoll.h>
+#include <sys/syscall.h>
+#include <linux/capability.h>
 #include <sys/signalfd.h>
 #include <bpf/libbpf.h>
 #include "agent.h"
@@ -65,6 +67,22 @@ static int add_iface(struct agent *a, const char *name)
 	}
 	strcpy(a->ifaces[a->n_ifaces++].name, name);
 	return 0;
+}
+
+/* CAP_NET_ADMIN, and CAP_BPF (or CAP_SYS_ADMIN before 5.8), in the effective set. */
+static bool have_privileges(void)
+{
+	struct __user_cap_header_struct hdr = { .version = _LINUX_CAPABILITY_VERSION_3 };
+	struct __user_cap_data_struct data[2] = {};
+	bool net_admin, bpf;
+
+	if (syscall(SYS_capget, &hdr, data))
+		return geteuid() == 0;
+#define HAS(cap) (!!(data[(cap) / 32].effective & (1U << ((cap) % 32))))
+	net_admin = HAS(CAP_NET_ADMIN);
+	bpf = HAS(CAP_BPF) || HAS(CAP_SYS_ADMIN);
+#undef HAS
+	return net_admin && bpf;
 }
 
 static int epoll_add(int ep, int fd)
@@ -209,9 +227,11 @@ int main(int argc, char **argv)
 		pr_warn("no interface: give one with -i IFACE or 'interface' in the config\n");
 		return 1;
 	}
-	if (geteuid() != 0)
-		pr_warn("warning: not running as root; loading BPF needs CAP_BPF, CAP_NET_ADMIN "
-			"and CAP_PERFMON\n");
+	if (!have_privileges()) {
+		pr_warn("missing privileges: run as root, or with CAP_BPF, CAP_NET_ADMIN and "
+			"CAP_PERFMON\n");
+		return 1;
+	}
 
 	a->subs = calloc(BPFC_MAX_SUBS, sizeof(*a->subs));
 	a->sub_used = calloc(BPFC_MAX_SUBS, sizeof(*a->sub_used));

@@ -359,6 +359,8 @@ int state_sub_add(struct agent *a, const struct bpfc_sub_spec *spec, const char 
 		*err = "cannot publish the new fan-out list";
 		return ret;
 	}
+	/* Resolve the next hop now rather than on the first packet, which would be lost. */
+	rtnl_resolve_neigh(spec->ep.family, &spec->ep.addr);
 	return 0;
 }
 
