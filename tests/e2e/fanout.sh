@@ -109,7 +109,7 @@ ctl sub add main $ADDED || fail "adding $ADDED mid-stream"
 sleep "$(echo "$dur_ms" | awk '{print $1 * 0.1 / 1000}')"
 ctl sub del main "$REMOVED" || fail "removing $REMOVED mid-stream"
 sleep "$(echo "$dur_ms" | awk '{print $1 * 0.1 / 1000}')"
-kill -9 "$AGENT_PID"
+{ kill -9 "$AGENT_PID" && wait "$AGENT_PID"; } 2>/dev/null
 echo "e2e/fanout: agent SIGKILLed"
 sleep "$(echo "$dur_ms" | awk '{print $1 * 0.15 / 1000}')"
 start_agent $RELAY $PIN "$SOCK" "$LOG" -i $P-r0 -i $P-r1 -i $P-r2 -c "$_tmp/agent.conf" ||
