@@ -34,19 +34,33 @@ struct pkt {
 	union bpfc_addr dst;
 };
 
+/*
+ * A byte-swapped length with explicit bounds: before 6.3 or so the verifier
+ * forgets a value's range across a byte swap and then refuses packet-pointer
+ * arithmetic with it.
+ */
+static __always_inline __u32 ntohs_bounded(__be16 v)
+{
+	__u32 x = bpf_ntohs(v);
+
+	asm volatile("%0 &= 0xffff" : "+r"(x));
+	return x;
+}
+
 static __always_inline enum parse_rc parse_udp4(void *data, void *data_end, __u16 off,
 						struct pkt *p)
 {
 	struct iphdr *iph = data + off;
 	struct udphdr *udph;
-	__u16 hlen, tot_len, frag;
+	__u32 hlen, tot_len;
+	__u16 frag;
 
 	if ((void *)(iph + 1) > data_end)
 		return PARSE_TRUNC_L3;
 	if (iph->version != 4 || iph->ihl < 5)
 		return PARSE_BAD_L3;
 	hlen = iph->ihl * 4;
-	tot_len = bpf_ntohs(iph->tot_len);
+	tot_len = ntohs_bounded(iph->tot_len);
 	if (tot_len < hlen)
 		return PARSE_BAD_L3;
 	if ((void *)iph + tot_len > data_end)
@@ -125,7 +139,8 @@ static __always_inline enum parse_rc parse_udp6(void *data, void *data_end, __u1
 {
 	struct ipv6hdr *ip6h = data + off;
 	struct udphdr *udph;
-	__u16 l4_off = off + sizeof(*ip6h), payload_len;
+	__u16 l4_off = off + sizeof(*ip6h);
+	__u32 payload_len;
 	__u8 nexthdr, first_frag = 0;
 	enum parse_rc rc;
 
@@ -133,7 +148,7 @@ static __always_inline enum parse_rc parse_udp6(void *data, void *data_end, __u1
 		return PARSE_TRUNC_L3;
 	if (ip6h->version != 6)
 		return PARSE_BAD_L3;
-	payload_len = bpf_ntohs(ip6h->payload_len);
+	payload_len = ntohs_bounded(ip6h->payload_len);
 	if (payload_len == 0)		/* jumbogram: not media */
 		return PARSE_BAD_L3;
 	if ((void *)(ip6h + 1) + payload_len > data_end)
