@@ -84,7 +84,7 @@ start_agent() {
 	bg nsenter --net=/run/netns/"$ns" "$AGENT" --pin-dir "$pin" --socket "$sock" "$@" \
 		>>"$log" 2>&1
 	AGENT_PID=$LAST_PID
-	for i in $(seq 50); do
+	for i in $(seq 300); do		# 30 s: slow under emulation (make vmtest)
 		[ -S "$sock" ] && "$CTL" --agent "$sock" status >/dev/null 2>&1 && return 0
 		kill -0 "$AGENT_PID" 2>/dev/null || break
 		sleep 0.1

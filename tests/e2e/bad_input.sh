@@ -86,7 +86,7 @@ in_ns "$AGENT" --detach --pin-dir $PIN2 >/dev/null 2>&1
 rm -rf $PIN
 
 # The CLI against a running agent.
-start_agent $NS $PIN "$SOCK" "$LOG" -i $P-a -i $P-b || finish "e2e/bad_input"
+start_agent $NS $PIN "$SOCK" "$LOG" -i $P-a -i $P-b || { fail "the agent did not start"; finish "e2e/bad_input"; }
 C() { "$CTL" --agent "$SOCK" "$@"; }
 C stream add s --ingest 198.18.20.1:5000 || fail "stream add"
 C sub add s 198.18.21.2:6000 || fail "sub add"

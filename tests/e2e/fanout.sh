@@ -59,7 +59,7 @@ MC4_SUB=198.18.1.2:6800 MC6_SUB="[2001:2:0:13::2]:7800"
 
 echo "e2e/fanout: starting the relay"
 start_agent $RELAY $PIN "$SOCK" "$LOG" -i $P-r0 -i $P-r1 -i $P-r2 -c "$_tmp/agent.conf" ||
-	finish "e2e/fanout"
+	{ fail "the agent did not start"; finish "e2e/fanout"; }
 ctl() { "$CTL" --agent "$SOCK" "$@"; }
 ctl sub add main "$REMOVED" || fail "adding $REMOVED"
 ctl stream add mc4 --ingest 239.255.1.1:5001 --source 198.18.0.1 && ctl sub add mc4 $MC4_SUB &&

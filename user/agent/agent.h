@@ -31,6 +31,7 @@ struct agent_stream {
 	__u32 *subs;		/* subscriber ids, in the order they were added */
 	int n_subs;
 	int cap_subs;
+	bool dirty;		/* registry changed; list not yet published */
 	struct stream_rate rate;
 };
 

@@ -141,7 +141,8 @@ int dp_open_load(struct agent *a)
 	btf = bpf_object__btf(a->skel->obj);
 	a->btf_fd = btf ? btf__fd(btf) : -1;
 	if (btf) {
-		int u32_id = btf__find_by_name_kind(btf, "__u32", BTF_KIND_TYPEDEF);
+		/* An INT, not the __u32 typedef: older kernels want the array key's BTF bare. */
+		int u32_id = btf__find_by_name_kind(btf, "unsigned int", BTF_KIND_INT);
 		int sub_id = btf__find_by_name_kind(btf, "bpfc_sub", BTF_KIND_STRUCT);
 
 		a->btf_u32_id = u32_id > 0 ? u32_id : 0;

@@ -109,7 +109,7 @@ static int fanout_entries(struct agent *a, const struct agent_stream *s, __u32 s
 }
 
 /* Build a new list without `skip` (or with everything) and swap it in. */
-static int fanout_publish(struct agent *a, __u32 stream_id, __u32 skip)
+static int fanout_publish_once(struct agent *a, __u32 stream_id, __u32 skip)
 {
 	LIBBPF_OPTS(bpf_map_create_opts, mopts, .map_flags = BPF_F_INNER_MAP);
 	struct agent_stream *s = &a->streams[stream_id];
@@ -159,13 +159,29 @@ static int fanout_publish(struct agent *a, __u32 stream_id, __u32 skip)
 	if (err)
 		err = -errno;
 out:
-	if (err)
-		pr_warn("cannot publish the fan-out list of stream %u: %s\n", stream_id,
-			strerror(-err));
 	if (fd >= 0)
 		close(fd);
 	free(keys);
 	free(ents);
+	return err;
+}
+
+static int fanout_publish(struct agent *a, __u32 stream_id, __u32 skip)
+{
+	int err = fanout_publish_once(a, stream_id, skip);
+
+	if (err == -EINVAL && a->btf_sub_id) {
+		/*
+		 * Before 6.2 or so a list with BTF does not match the map-in-map's
+		 * template. Lists then go without BTF: bpftool shows raw bytes.
+		 */
+		pr_debug("fan-out lists go without BTF on this kernel\n");
+		a->btf_sub_id = 0;
+		err = fanout_publish_once(a, stream_id, skip);
+	}
+	if (err)
+		pr_warn("cannot publish the fan-out list of stream %u: %s\n", stream_id,
+			strerror(-err));
 	return err;
 }
 
@@ -214,7 +230,11 @@ int state_stream_add(struct agent *a, const struct bpfc_stream_spec *spec, const
 		return -ENOSPC;
 	}
 
-	/* Fresh counters and clocks before the stream can match a packet. */
+	/* No list left by a crash mid-delete; fresh counters and clocks. */
+	if (bpf_map_delete_elem(a->fd_fanout, &id) && errno != ENOENT) {
+		*err = "cannot reset the stream's fan-out slot";
+		return -errno;
+	}
 	ret = dp_percpu_zero(a, a->fd_strm_stats, id, sizeof(struct bpfc_stream_stats));
 	if (!ret) {
 		struct bpfc_stream_state zero = {};
@@ -306,7 +326,13 @@ static int find_sub(struct agent *a, struct agent_stream *s, const struct bpfc_e
 	return -1;
 }
 
-int state_sub_add(struct agent *a, const struct bpfc_sub_spec *spec, const char **err)
+/*
+ * Add to the registry and, with `publish`, swap in the stream's new list. Each
+ * swap waits for an RCU grace period in the kernel, so bulk adds publish once
+ * per stream instead.
+ */
+static int sub_add(struct agent *a, const struct bpfc_sub_spec *spec, bool publish,
+		   const char **err)
 {
 	struct agent_stream *s;
 	struct bpfc_sub sub;
@@ -351,7 +377,8 @@ int state_sub_add(struct agent *a, const struct bpfc_sub_spec *spec, const char 
 	a->subs[id] = sub;
 	a->sub_used[id] = true;
 	a->n_subs_total++;
-	ret = fanout_publish(a, stream_id, UINT32_MAX);
+	s->dirty = !publish;
+	ret = publish ? fanout_publish(a, stream_id, UINT32_MAX) : 0;
 	if (ret) {
 		/* Roll back: the data plane still has the old list. */
 		sub_forget(a, s, s->n_subs - 1);
@@ -362,6 +389,11 @@ int state_sub_add(struct agent *a, const struct bpfc_sub_spec *spec, const char 
 	/* Resolve the next hop now rather than on the first packet, which would be lost. */
 	rtnl_resolve_neigh(spec->ep.family, &spec->ep.addr);
 	return 0;
+}
+
+int state_sub_add(struct agent *a, const struct bpfc_sub_spec *spec, const char **err)
+{
+	return sub_add(a, spec, true, err);
 }
 
 int state_sub_del(struct agent *a, const struct bpfc_sub_spec *spec, const char **err)
@@ -463,18 +495,21 @@ int state_adopt(struct agent *a)
 	for (key = 0; key < BPFC_MAX_SUBS; key++)
 		if (a->sub_used[key] && stream_push_sub(&a->streams[a->subs[key].stream_id], key))
 			return -ENOMEM;
+	/*
+	 * Lists of unused ids are cleared when an id is handed out again, not here:
+	 * on kernels before 6.8 every look-up in a map-in-map waits for an RCU
+	 * grace period, and 4,096 of them would stall the start.
+	 */
 	for (id = 0; id < BPFC_MAX_STREAMS; id++) {
 		struct agent_stream *s = &a->streams[id];
 
-		if (s->used)
-			qsort(s->subs, s->n_subs, sizeof(*s->subs), cmp_u32);
-		if (s->used ? fanout_matches(a, id) : bpf_map_lookup_elem(a->fd_fanout, &id, &key))
+		if (!s->used)
 			continue;
-		pr_info("repairing the fan-out list of stream %u\n", id);
-		if (s->used)
-			err = fanout_publish(a, id, UINT32_MAX);
-		else
-			err = bpf_map_delete_elem(a->fd_fanout, &id);
+		qsort(s->subs, s->n_subs, sizeof(*s->subs), cmp_u32);
+		if (fanout_matches(a, id))
+			continue;
+		pr_info("repairing the fan-out list of stream %s\n", s->spec.name);
+		err = fanout_publish(a, id, UINT32_MAX);
 		if (err)
 			return err;
 	}
@@ -511,15 +546,26 @@ int state_apply_config(struct agent *a, const struct bpfc_config *cfg)
 	for (i = 0; i < cfg->n_subs; i++) {
 		char ep[BPFC_ENDPOINT_STRLEN];
 
-		ret = state_sub_add(a, &cfg->subs[i], &err);
+		ret = sub_add(a, &cfg->subs[i], false, &err);
 		if (ret) {
 			pr_warn("config: subscriber %s of %s: %s\n",
 				bpfc_endpoint_str(&cfg->subs[i].ep, ep, sizeof(ep)),
 				cfg->subs[i].stream, err);
-			return ret;
+			break;
 		}
 	}
-	return 0;
+	/* One list swap per stream; also publishes what was added before an error. */
+	for (i = 0; i < BPFC_MAX_STREAMS; i++) {
+		int pub;
+
+		if (!a->streams[i].used || !a->streams[i].dirty)
+			continue;
+		pub = fanout_publish(a, i, UINT32_MAX);
+		a->streams[i].dirty = false;
+		if (pub && !ret)
+			ret = pub;
+	}
+	return ret;
 }
 
 void state_free(struct agent *a)
