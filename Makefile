@@ -46,7 +46,7 @@ msg = @printf '  %-8s %s\n' "$(1)" "$(2)";
 endif
 
 .DELETE_ON_ERROR:
-.PHONY: all test test-all test-unit test-bpf test-e2e install clean help vmlinux demo demo-run deps
+.PHONY: vmtest all test test-all test-unit test-bpf test-e2e install clean help vmlinux demo demo-run deps
 
 all: $(BINS)
 
@@ -58,6 +58,7 @@ help:
 	@echo '  test-bpf       BPF_PROG_TEST_RUN program tests (root)'
 	@echo '  test-e2e       network-namespace end-to-end tests (root)'
 	@echo '  demo           live demo in network namespaces (root)'
+	@echo '  vmtest         BPF and end-to-end tests on the kernels in tools/vm/kernels (root)'
 	@echo '  install        install binaries, systemd unit and example config (PREFIX, DESTDIR)'
 	@echo '  vmlinux        regenerate vmlinux/$(ARCH)/vmlinux.h from the running kernel'
 	@echo '  clean          remove $(OUTPUT)/'
@@ -138,6 +139,10 @@ demo: deps
 
 demo-run: all $(HELPERS)
 	$(Q)tools/demo $(OUTPUT)
+
+vmtest: deps
+	$(Q)$(MAKE) --no-print-directory all $(OUTPUT)/tests/bpf_progs $(HELPERS)
+	$(Q)tools/vm/run $(OUTPUT)
 
 vmlinux:
 	$(call msg,GEN,$(VMLINUX))
