@@ -81,8 +81,10 @@ start_agent() {
 	local ns=$1 pin=$2 sock=$3 log=$4 i
 	shift 4
 	_pin_dirs+=("$pin")
-	bg nsenter --net=/run/netns/"$ns" "$AGENT" --pin-dir "$pin" --socket "$sock" "$@" \
-		>>"$log" 2>&1
+	# AGENT_CPU keeps the agent (and its program loads) off the CPU that
+	# forwards, for slow emulated guests where a load could starve forwarding.
+	bg nsenter --net=/run/netns/"$ns" ${AGENT_CPU:+taskset -c "$AGENT_CPU"} "$AGENT" \
+		--pin-dir "$pin" --socket "$sock" "$@" >>"$log" 2>&1
 	AGENT_PID=$LAST_PID
 	for i in $(seq 300); do		# 30 s: slow under emulation (make vmtest)
 		[ -S "$sock" ] && "$CTL" --agent "$sock" status >/dev/null 2>&1 && return 0

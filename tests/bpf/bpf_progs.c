@@ -612,6 +612,21 @@ static void run_tc_error_case(void)
 	report("tc: an unroutable subscriber is counted and skipped; the rest are served", ok);
 }
 
+/* Verifier complexity, which make vmtest tabulates per kernel. */
+static void print_verifier_stats(void)
+{
+	struct bpf_program *prog;
+
+	bpf_object__for_each_program(prog, skel->obj) {
+		struct bpf_prog_info info = {};
+		__u32 len = sizeof(info);
+
+		if (!bpf_obj_get_info_by_fd(bpf_program__fd(prog), &info, &len))
+			printf("verifier: %s %u insns processed\n", bpf_program__name(prog),
+			       info.verified_insns);
+	}
+}
+
 /* ---- setup -------------------------------------------------------------- */
 
 static int sh(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -706,6 +721,7 @@ int main(void)
 		set_subs(sid_mc, one4, 1);
 	}
 
+	print_verifier_stats();
 	run_xdp_cases();
 	run_tc_cases();
 	run_tc_negative_cases();

@@ -16,6 +16,8 @@ SOCK=$_tmp/agent.sock
 LOG=$_tmp/agent.log
 COUNT=${E2E_COUNT:-12000}
 RATE=${E2E_RATE:-3000}
+MC_COUNT=${E2E_MC_COUNT:-2000}
+MC_RATE=${E2E_MC_RATE:-1000}
 FIRST=1000
 LAST=$((FIRST + COUNT - 1))
 
@@ -99,15 +101,17 @@ echo "e2e/fanout: $COUNT packets at $RATE/s; adding, removing, SIGKILL and resta
 bg ip netns exec $SRC taskset -c 0 "$UDPGEN" --dst 198.18.0.2:5000 --count "$COUNT" --rate "$RATE" \
 	--start $FIRST --size 1316
 GEN=$LAST_PID
-bg ip netns exec $SRC taskset -c 0 "$UDPGEN" --dst 239.255.1.1:5001 --count 2000 --rate 1000 --start $FIRST
+bg ip netns exec $SRC taskset -c 0 "$UDPGEN" --dst 239.255.1.1:5001 --count $MC_COUNT --rate $MC_RATE --start $FIRST
 GEN4=$LAST_PID
-bg ip netns exec $SRC taskset -c 0 "$UDPGEN" --dst "[ff15::1]:5002" --count 2000 --rate 1000 --start $FIRST
+bg ip netns exec $SRC taskset -c 0 "$UDPGEN" --dst "[ff15::1]:5002" --count $MC_COUNT --rate $MC_RATE --start $FIRST
 GEN6=$LAST_PID
 dur_ms=$((COUNT * 1000 / RATE))
 sleep "$(echo "$dur_ms" | awk '{print $1 * 0.2 / 1000}')"
 ctl sub add main $ADDED || fail "adding $ADDED mid-stream"
+echo "e2e/fanout: added $ADDED"
 sleep "$(echo "$dur_ms" | awk '{print $1 * 0.1 / 1000}')"
 ctl sub del main "$REMOVED" || fail "removing $REMOVED mid-stream"
+echo "e2e/fanout: removed $REMOVED"
 sleep "$(echo "$dur_ms" | awk '{print $1 * 0.1 / 1000}')"
 { kill -9 "$AGENT_PID" && wait "$AGENT_PID"; } 2>/dev/null
 echo "e2e/fanout: agent SIGKILLed"
@@ -154,9 +158,9 @@ if echo "$line" | grep -q "first=$FIRST .*missing=0 dup=0 reorder=0 corrupt=0" &
 else
 	fail "subscriber removed mid-stream: $line"
 fi
-expect_full $MC4_SUB "$_tmp/sink-a.out" $FIRST $((FIRST + 1999)) &&
+expect_full $MC4_SUB "$_tmp/sink-a.out" $FIRST $((FIRST + MC_COUNT - 1)) &&
 	ok "IPv4 multicast ingest (239.255.1.1) relayed losslessly" || fail "IPv4 multicast stream"
-expect_full "$MC6_SUB" "$_tmp/sink-b.out" $FIRST $((FIRST + 1999)) &&
+expect_full "$MC6_SUB" "$_tmp/sink-b.out" $FIRST $((FIRST + MC_COUNT - 1)) &&
 	ok "IPv6 multicast ingest (ff15::1) relayed losslessly" || fail "IPv6 multicast stream"
 
 # What an operator sees.

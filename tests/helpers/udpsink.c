@@ -5,6 +5,7 @@
  * are missing, duplicates, reordering and corrupt payloads.
  */
 #include <errno.h>
+#include <stdbool.h>
 #include <getopt.h>
 #include <poll.h>
 #include <stdio.h>
@@ -144,15 +145,30 @@ int main(int argc, char **argv)
 	}
 	for (i = 0; i < n_eps; i++) {
 		struct ep *e = &eps[i];
-		uint64_t missing = 0, s;
+		uint64_t missing = 0, s, gap_start = 0;
+		char gaps[256] = "";
+		size_t gl = 0;
+		int n_gaps = 0;
 
-		for (s = e->first; e->recv && s <= e->last; s++)
-			missing += !(e->seen[s / 8] & (1 << (s % 8)));
+		/* Count the holes, and name the first few as FROM-TO. */
+		for (s = e->first; e->recv && s <= e->last + 1; s++) {
+			bool have = s > e->last || (e->seen[s / 8] & (1 << (s % 8)));
+
+			if (!have && (s == e->first || (e->seen[(s - 1) / 8] & (1 << ((s - 1) % 8)))))
+				gap_start = s;
+			if (have && s > e->first && !(e->seen[(s - 1) / 8] & (1 << ((s - 1) % 8))) &&
+			    s - 1 <= e->last && n_gaps++ < 4 && gl < sizeof(gaps) - 48)
+				gl += snprintf(gaps + gl, sizeof(gaps) - gl, "%s%llu-%llu",
+					       gl ? "," : "", (unsigned long long)gap_start,
+					       (unsigned long long)(s - 1));
+			missing += !have;
+		}
 		printf("%s recv=%llu first=%llu last=%llu missing=%llu dup=%llu reorder=%llu "
-		       "corrupt=%llu\n", e->name, (unsigned long long)e->recv,
+		       "corrupt=%llu%s%s\n", e->name, (unsigned long long)e->recv,
 		       (unsigned long long)e->first, (unsigned long long)e->last,
 		       (unsigned long long)missing, (unsigned long long)e->dup,
-		       (unsigned long long)e->reorder, (unsigned long long)e->corrupt);
+		       (unsigned long long)e->reorder, (unsigned long long)e->corrupt,
+		       gl ? " gaps=" : "", gaps);
 	}
 	return 0;
 }
