@@ -46,7 +46,7 @@ msg = @printf '  %-8s %s\n' "$(1)" "$(2)";
 endif
 
 .DELETE_ON_ERROR:
-.PHONY: vmtest all test test-all test-unit test-bpf test-e2e install clean help vmlinux demo demo-run deps
+.PHONY: check-clang19 vmtest all test test-all test-unit test-bpf test-e2e install clean help vmlinux demo demo-run deps
 
 all: $(BINS)
 
@@ -59,6 +59,7 @@ help:
 	@echo '  test-e2e       network-namespace end-to-end tests (root)'
 	@echo '  demo           live demo in network namespaces (root)'
 	@echo '  vmtest         BPF and end-to-end tests on the kernels in tools/vm/kernels (root)'
+	@echo '  check-clang19  build the BPF object with clang 19 and run the program tests (root)'
 	@echo '  install        install binaries, systemd unit and example config (PREFIX, DESTDIR)'
 	@echo '  vmlinux        regenerate vmlinux/$(ARCH)/vmlinux.h from the running kernel'
 	@echo '  clean          remove $(OUTPUT)/'
@@ -139,6 +140,12 @@ demo: deps
 
 demo-run: all $(HELPERS)
 	$(Q)tools/demo $(OUTPUT)
+
+# The BPF object built with clang 19 must verify and pass the program tests too.
+check-clang19: deps
+	$(Q)$(MAKE) --no-print-directory OUTPUT=$(OUTPUT)/clang19 CLANG=clang-19 \
+		$(OUTPUT)/clang19/tests/bpf_progs
+	$(Q)tests/run $(OUTPUT)/clang19 bpf
 
 vmtest: deps
 	$(Q)$(MAKE) --no-print-directory all $(OUTPUT)/tests/bpf_progs $(HELPERS)
