@@ -17,8 +17,8 @@ WARNINGS  += -Werror
 endif
 CFLAGS    ?= -g -O2
 CFLAGS    += $(WARNINGS) -std=gnu11 -D_GNU_SOURCE
-INCLUDES  := -Iinclude -Iuser/lib -I$(OUTPUT)
-PKGS      := libbpf libmnl json-c
+INCLUDES  := -Iinclude -Iuser/lib -Iuser/manager -I$(OUTPUT)
+PKGS      := libbpf libmnl json-c sqlite3
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS  := $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lelf -lz
 
@@ -27,10 +27,13 @@ BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -Wall -Wno-unused-funct
 
 LIB_SRCS   := $(wildcard user/lib/*.c)
 LIB_OBJS   := $(patsubst user/lib/%.c,$(OUTPUT)/lib/%.o,$(LIB_SRCS))
+# The manager's pure parts (policy, store) are a library the unit tests link.
+MGR_SRCS   := $(filter-out user/manager/main.c,$(wildcard user/manager/*.c))
+MGR_OBJS   := $(patsubst user/manager/%.c,$(OUTPUT)/manager/%.o,$(MGR_SRCS))
 AGENT_SRCS := $(wildcard user/agent/*.c)
 AGENT_OBJS := $(patsubst user/agent/%.c,$(OUTPUT)/agent/%.o,$(AGENT_SRCS))
 BPF_HDRS   := $(wildcard bpf/*.h) include/bpfcast/maps.h
-USER_HDRS  := $(wildcard include/bpfcast/*.h user/lib/*.h user/agent/*.h)
+USER_HDRS  := $(wildcard include/bpfcast/*.h user/lib/*.h user/agent/*.h user/manager/*.h)
 SKEL       := $(OUTPUT)/bpfcast.skel.h
 
 UNIT_TESTS := $(patsubst tests/unit/%.c,$(OUTPUT)/tests/%,$(wildcard tests/unit/test_*.c))
@@ -65,7 +68,7 @@ help:
 	@echo '  clean          remove $(OUTPUT)/'
 	@echo 'Variables: V=1 verbose, WERROR=1 warnings are errors, CLANG, BPFTOOL, OUTPUT'
 
-$(OUTPUT) $(OUTPUT)/lib $(OUTPUT)/agent $(OUTPUT)/ctl $(OUTPUT)/tests:
+$(OUTPUT) $(OUTPUT)/lib $(OUTPUT)/agent $(OUTPUT)/manager $(OUTPUT)/ctl $(OUTPUT)/tests:
 	$(Q)mkdir -p $@
 
 # BPF: compile, link with bpftool (drops DWARF, keeps BTF), then the skeleton.
@@ -89,6 +92,14 @@ $(OUTPUT)/libbpfcast.a: $(LIB_OBJS)
 	$(call msg,AR,$@)
 	$(Q)$(AR) rcs $@ $^
 
+$(OUTPUT)/manager/%.o: user/manager/%.c $(USER_HDRS) | $(OUTPUT)/manager
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(CFLAGS) $(INCLUDES) $(PKG_CFLAGS) -c $< -o $@
+
+$(OUTPUT)/libmanager.a: $(MGR_OBJS)
+	$(call msg,AR,$@)
+	$(Q)$(AR) rcs $@ $^
+
 $(OUTPUT)/agent/%.o: user/agent/%.c $(USER_HDRS) $(SKEL) | $(OUTPUT)/agent
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(CFLAGS) $(INCLUDES) $(PKG_CFLAGS) -c $< -o $@
@@ -102,10 +113,11 @@ $(OUTPUT)/bpfcastctl: user/ctl/bpfcastctl.c $(OUTPUT)/libbpfcast.a $(USER_HDRS) 
 	$(Q)$(CC) $(CFLAGS) $(INCLUDES) $(PKG_CFLAGS) $< $(OUTPUT)/libbpfcast.a $(PKG_LIBS) -o $@
 
 # Tests.
-$(OUTPUT)/tests/test_%: tests/unit/test_%.c $(OUTPUT)/libbpfcast.a $(USER_HDRS) | $(OUTPUT)/tests
+$(OUTPUT)/tests/test_%: tests/unit/test_%.c $(OUTPUT)/libmanager.a $(OUTPUT)/libbpfcast.a \
+		$(USER_HDRS) | $(OUTPUT)/tests
 	$(call msg,TEST,$@)
-	$(Q)$(CC) $(CFLAGS) $(INCLUDES) $(PKG_CFLAGS) $< $(OUTPUT)/libbpfcast.a $(PKG_LIBS) \
-		-lcmocka -o $@
+	$(Q)$(CC) $(CFLAGS) $(INCLUDES) $(PKG_CFLAGS) $< $(OUTPUT)/libmanager.a \
+		$(OUTPUT)/libbpfcast.a $(PKG_LIBS) -lcmocka -o $@
 
 $(OUTPUT)/tests/bpf_progs: tests/bpf/bpf_progs.c $(SKEL) $(OUTPUT)/libbpfcast.a | $(OUTPUT)/tests
 	$(call msg,TEST,$@)
