@@ -38,7 +38,7 @@ SKEL       := $(OUTPUT)/bpfcast.skel.h
 
 UNIT_TESTS := $(patsubst tests/unit/%.c,$(OUTPUT)/tests/%,$(wildcard tests/unit/test_*.c))
 HELPERS    := $(patsubst tests/helpers/%.c,$(OUTPUT)/tests/%,$(wildcard tests/helpers/*.c))
-BINS       := $(OUTPUT)/bpfcast-agent $(OUTPUT)/bpfcastctl
+BINS       := $(OUTPUT)/bpfcast-agent $(OUTPUT)/bpfcastctl $(OUTPUT)/bpfcast-manager
 
 ifeq ($(V),1)
 Q =
@@ -108,9 +108,17 @@ $(OUTPUT)/bpfcast-agent: $(AGENT_OBJS) $(OUTPUT)/libbpfcast.a
 	$(call msg,BINARY,$@)
 	$(Q)$(CC) $(CFLAGS) $^ $(PKG_LIBS) -o $@
 
-$(OUTPUT)/bpfcastctl: user/ctl/bpfcastctl.c $(OUTPUT)/libbpfcast.a $(USER_HDRS) | $(OUTPUT)/ctl
+$(OUTPUT)/bpfcast-manager: user/manager/main.c $(OUTPUT)/libmanager.a $(OUTPUT)/libbpfcast.a \
+		$(USER_HDRS) | $(OUTPUT)/manager
 	$(call msg,BINARY,$@)
-	$(Q)$(CC) $(CFLAGS) $(INCLUDES) $(PKG_CFLAGS) $< $(OUTPUT)/libbpfcast.a $(PKG_LIBS) -o $@
+	$(Q)$(CC) $(CFLAGS) $(INCLUDES) $(PKG_CFLAGS) $< $(OUTPUT)/libmanager.a \
+		$(OUTPUT)/libbpfcast.a $(PKG_LIBS) -o $@
+
+$(OUTPUT)/bpfcastctl: user/ctl/bpfcastctl.c $(OUTPUT)/libmanager.a $(OUTPUT)/libbpfcast.a \
+		$(USER_HDRS) | $(OUTPUT)/ctl
+	$(call msg,BINARY,$@)
+	$(Q)$(CC) $(CFLAGS) $(INCLUDES) $(PKG_CFLAGS) $< $(OUTPUT)/libmanager.a \
+		$(OUTPUT)/libbpfcast.a $(PKG_LIBS) -o $@
 
 # Tests.
 $(OUTPUT)/tests/test_%: tests/unit/test_%.c $(OUTPUT)/libmanager.a $(OUTPUT)/libbpfcast.a \

@@ -28,6 +28,16 @@ enum bpfc_msg_type {
 	BPFC_MSG_STREAM,			/* status: one stream and its counters */
 	BPFC_MSG_SUB,				/* status: one subscriber and its counters */
 	BPFC_MSG_RELAY,				/* status: relay-wide counters (first in a dump) */
+	/* agent <-> manager, CLI <-> manager */
+	BPFC_MSG_HELLO,				/* A_VERSION A_ROLE [A_RELAY_ID]: first on a connection */
+	BPFC_MSG_REGISTER,			/* A_RELAY_ID [A_DATA_ADDR4] [A_DATA_ADDR6] A_MAX_SUBS A_MAX_MBPS */
+	BPFC_MSG_STATE,				/* agent: its maps follow as STREAM/SUB, then DONE */
+	BPFC_MSG_REPORT,			/* agent: A_STREAM_NAME A_STATS A_DROPS, per stream */
+	BPFC_MSG_HEARTBEAT,			/* either way; answered with an ACK */
+	BPFC_MSG_THRESHOLDS_SET,		/* admin: A_STREAM_NAME A_THRESHOLDS */
+	BPFC_MSG_RELAYS_GET,			/* admin: dump of RELAY_INFO */
+	BPFC_MSG_RELAY_INFO,			/* A_RELAY_ID A_CONNECTED A_COUNT_STREAMS A_COUNT_SUBS */
+	BPFC_MSG_PEER,				/* status: A_STREAM_NAME A_FROM A_TO */
 	__BPFC_MSG_MAX,
 };
 
@@ -42,6 +52,20 @@ enum bpfc_attr {
 	BPFC_A_STATS,		/* nested bpfc_stat_attr */
 	BPFC_A_DROPS,		/* nested: attribute type = drop reason index + 1, u64 */
 	BPFC_A_VERSION,		/* u32: BPFC_PROTO_VERSION */
+	BPFC_A_ROLE,		/* u8: enum bpfc_role */
+	BPFC_A_RELAY_ID,	/* string, 1..31 bytes plus NUL */
+	BPFC_A_DATA_ADDR4,	/* binary, 4 bytes: where peers send this relay streams */
+	BPFC_A_DATA_ADDR6,	/* binary, 16 bytes */
+	BPFC_A_MAX_SUBS,	/* u32: capacity */
+	BPFC_A_MAX_MBPS,	/* u32: egress capacity */
+	BPFC_A_ORIGIN,		/* string: relay id where a stream is ingested */
+	BPFC_A_THRESHOLDS,	/* nested bpfc_th_attr */
+	BPFC_A_RELAY,		/* string: relay serving a subscription */
+	BPFC_A_FROM,		/* string: relay id */
+	BPFC_A_TO,		/* string: relay id */
+	BPFC_A_CONNECTED,	/* u8 */
+	BPFC_A_COUNT_STREAMS,	/* u32 */
+	BPFC_A_COUNT_SUBS,	/* u32 */
 	__BPFC_A_MAX,
 };
 #define BPFC_A_MAX (__BPFC_A_MAX - 1)
@@ -66,8 +90,30 @@ enum bpfc_stat_attr {
 	BPFC_STAT_RX_BPS,	/* u64: bits/s over the last samples */
 	BPFC_STAT_EVENTS_LOST,	/* u64: ring-buffer records lost (relay only) */
 	BPFC_STAT_MALFORMED,	/* u64: unparseable packets seen (relay only) */
+	BPFC_STAT_TX_BPS,	/* u64: bits/s sent over the last samples */
+	BPFC_STAT_DEVICES,	/* u64: DEVICE subscribers */
+	BPFC_STAT_PEERS,	/* u64: PEER subscribers */
 	__BPFC_STAT_MAX,
 };
 #define BPFC_STAT_MAX (__BPFC_STAT_MAX - 1)
+
+enum bpfc_role {
+	BPFC_ROLE_AGENT = 1,
+	BPFC_ROLE_ADMIN = 2,
+};
+
+enum bpfc_th_attr {
+	BPFC_TH_UNSPEC,
+	BPFC_TH_OFFLOAD_ABOVE,		/* u32: devices on one relay */
+	BPFC_TH_OFFLOAD_ABOVE_MBPS,	/* u32: egress Mbps on one relay; 0: none */
+	BPFC_TH_CEASE_BELOW,		/* u32: devices on a peer */
+	BPFC_TH_HOLD,			/* u32: seconds between decisions */
+	__BPFC_TH_MAX,
+};
+#define BPFC_TH_MAX (__BPFC_TH_MAX - 1)
+
+/* Agents and managers drop a peer silent for this long. */
+#define BPFC_HEARTBEAT_MS	1000
+#define BPFC_DEAD_MS		5000
 
 #endif /* BPFCAST_PROTO_H */

@@ -5,6 +5,7 @@
 
 #include <stdbool.h>
 #include <net/if.h>
+#include <linux/netlink.h>
 #include "bpfcast/maps.h"
 #include "config.h"
 #include "spec.h"
@@ -21,8 +22,10 @@ struct stream_rate {
 	__u64 anchor_packets;
 	__u64 anchor_bytes;
 	__u64 last_sample_ns;
+	__u64 anchor_tx_bytes;
 	__u64 pps;
 	__u64 bps;
+	__u64 tx_bps;
 };
 
 struct agent_stream {
@@ -70,6 +73,14 @@ struct agent {
 	/* netlink */
 	struct mnl_socket *rtnl_events;
 	int ctl_fd;
+
+	/* manager (optional) */
+	const char *manager;
+	const char *relay_id;
+	__u32 max_subs, max_mbps;
+	bool has_data4, has_data6;
+	union bpfc_addr data4, data6;
+	struct mgr_conn *mgr;
 };
 
 /* dataplane.c */
@@ -112,5 +123,14 @@ int ctl_listen(struct agent *a);
 void ctl_accept(struct agent *a);
 void ctl_client_io(struct agent *a, int fd);
 bool ctl_is_client(int fd);
+void ctl_serve(struct agent *a, int fd, const struct nlmsghdr *nlh);
+int ctl_send_state(struct agent *a, int fd);
+int ctl_send_reports(struct agent *a, int fd);
+
+/* mgr.c: the connection to bpfcast-manager */
+int mgr_init(struct agent *a, int epfd);
+void mgr_io(struct agent *a, __u32 events);
+void mgr_tick(struct agent *a);
+bool mgr_is_fd(struct agent *a, int fd);
 
 #endif

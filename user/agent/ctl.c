@@ -230,6 +230,81 @@ static void handle_request(struct agent *a, struct outbuf *o, const struct nlmsg
 	reply_ack(o, req, ret, ret ? err : NULL);
 }
 
+/* Answer one request arriving on fd (a control client or the manager). */
+void ctl_serve(struct agent *a, int fd, const struct nlmsghdr *nlh)
+{
+	static struct outbuf out;
+
+	out.fd = fd;
+	out.err = 0;
+	out.len = 0;
+	handle_request(a, &out, nlh);
+	out_flush(&out);
+}
+
+/* Tell the manager what the maps hold: STATE, then the status dump, then DONE. */
+int ctl_send_state(struct agent *a, int fd)
+{
+	static struct outbuf out;
+	struct nlmsghdr req = { .nlmsg_len = sizeof(req), .nlmsg_type = BPFC_MSG_STATUS_GET };
+
+	out.fd = fd;
+	out.err = 0;
+	out.len = 0;
+	out_commit(&out, bpfc_msg_start(out_next(&out), BPFC_MSG_STATE, 0, 0));
+	dump_status(a, &out, &req);
+	out_flush(&out);
+	return out.err;
+}
+
+/* One REPORT per stream: its traffic condition. */
+int ctl_send_reports(struct agent *a, int fd)
+{
+	static struct outbuf out;
+	__u32 id;
+
+	out.fd = fd;
+	out.err = 0;
+	out.len = 0;
+	for (id = 0; id < BPFC_MAX_STREAMS; id++) {
+		struct agent_stream *s = &a->streams[id];
+		struct nlmsghdr *nlh;
+		struct bpfc_stream_stats st = {};
+		struct nlattr *nest;
+		__u64 devices = 0, peers = 0;
+		__u16 reason = 0;
+		int i;
+
+		if (!s->used)
+			continue;
+		for (i = 0; i < s->n_subs; i++) {
+			if (a->subs[s->subs[i]].kind == BPFC_SUB_PEER)
+				peers++;
+			else
+				devices++;
+		}
+		dp_read_stream_stats(a, id, &st);
+		nlh = bpfc_msg_start(out_next(&out), BPFC_MSG_REPORT, NLM_F_REQUEST, 0);
+		mnl_attr_put_strz(nlh, BPFC_A_STREAM_NAME, s->spec.name);
+		nest = mnl_attr_nest_start(nlh, BPFC_A_STATS);
+		put_u64(nlh, BPFC_STAT_RX_PPS, s->rate.pps);
+		put_u64(nlh, BPFC_STAT_RX_BPS, s->rate.bps);
+		put_u64(nlh, BPFC_STAT_TX_BPS, s->rate.tx_bps);
+		put_u64(nlh, BPFC_STAT_ERRORS, st.tx_errors);
+		put_u64(nlh, BPFC_STAT_DEVICES, devices);
+		put_u64(nlh, BPFC_STAT_PEERS, peers);
+		mnl_attr_nest_end(nlh, nest);
+		nest = mnl_attr_nest_start(nlh, BPFC_A_DROPS);
+#define PUT_DROP(name, field) put_u64(nlh, ++reason, st.field);
+		BPFC_DROP_REASONS(PUT_DROP)
+#undef PUT_DROP
+		mnl_attr_nest_end(nlh, nest);
+		out_commit(&out, nlh);
+	}
+	out_flush(&out);
+	return out.err;
+}
+
 static void client_close(struct client *c)
 {
 	close(c->fd);

@@ -23,6 +23,7 @@ static void on_sample(struct agent *a, const struct bpfc_event *ev)
 		r->anchor_ns = ev->ts_ns;
 		r->anchor_packets = ev->stats.rx_packets;
 		r->anchor_bytes = ev->stats.rx_bytes;
+		r->anchor_tx_bytes = ev->stats.tx_bytes;
 		return;
 	}
 	dt = ev->ts_ns - r->anchor_ns;
@@ -30,6 +31,8 @@ static void on_sample(struct agent *a, const struct bpfc_event *ev)
 		return;
 	r->pps = (ev->stats.rx_packets - r->anchor_packets) * 1000000000ULL / dt;
 	r->bps = (ev->stats.rx_bytes - r->anchor_bytes) * 8 * 1000000000ULL / dt;
+	r->tx_bps = (ev->stats.tx_bytes - r->anchor_tx_bytes) * 8 * 1000000000ULL / dt;
+	r->anchor_tx_bytes = ev->stats.tx_bytes;
 	r->anchor_ns = ev->ts_ns;
 	r->anchor_packets = ev->stats.rx_packets;
 	r->anchor_bytes = ev->stats.rx_bytes;

@@ -11,6 +11,7 @@
 #include <sys/syscall.h>
 #include <linux/capability.h>
 #include <sys/signalfd.h>
+#include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include "agent.h"
 #include "log.h"
@@ -32,10 +33,19 @@ static const char usage[] =
 	"      --sample-ms N       counter sample interval, 10-60000 ms (default 100)\n"
 	"      --xdp-generic       use generic XDP even where the driver has native XDP\n"
 	"      --detach            remove everything attached and pinned, then exit\n"
+	"      --manager ADDR:PORT connect to bpfcast-manager and follow it\n"
+	"      --id RELAY_ID       this relay's id at the manager (with --manager)\n"
+	"      --max-subscribers N capacity reported to the manager (default 131072)\n"
+	"      --max-mbps N        egress capacity reported to the manager (default 10000)\n"
+	"      --data-addr ADDR    address peers send streams to (repeatable, one per\n"
+	"                          family; default: the first interface's)\n"
 	"  -v, --verbose           more messages (twice: libbpf's too)\n"
 	"  -h, --help              this text\n";
 
-enum { OPT_PIN_DIR = 256, OPT_SOCKET, OPT_SAMPLE_MS, OPT_XDP_GENERIC, OPT_DETACH };
+enum {
+	OPT_PIN_DIR = 256, OPT_SOCKET, OPT_SAMPLE_MS, OPT_XDP_GENERIC, OPT_DETACH, OPT_MANAGER,
+	OPT_ID, OPT_MAX_SUBS, OPT_MAX_MBPS, OPT_DATA_ADDR,
+};
 
 static const struct option options[] = {
 	{ "interface", required_argument, NULL, 'i' },
@@ -45,6 +55,11 @@ static const struct option options[] = {
 	{ "sample-ms", required_argument, NULL, OPT_SAMPLE_MS },
 	{ "xdp-generic", no_argument, NULL, OPT_XDP_GENERIC },
 	{ "detach", no_argument, NULL, OPT_DETACH },
+	{ "manager", required_argument, NULL, OPT_MANAGER },
+	{ "id", required_argument, NULL, OPT_ID },
+	{ "max-subscribers", required_argument, NULL, OPT_MAX_SUBS },
+	{ "max-mbps", required_argument, NULL, OPT_MAX_MBPS },
+	{ "data-addr", required_argument, NULL, OPT_DATA_ADDR },
 	{ "verbose", no_argument, NULL, 'v' },
 	{ "help", no_argument, NULL, 'h' },
 	{}
@@ -110,12 +125,12 @@ static int run(struct agent *a)
 	int n, i;
 
 	if (ep < 0 || sig < 0 || epoll_add(ep, sig) || epoll_add(ep, a->ctl_fd) ||
-	    epoll_add(ep, events_fd(a)) || epoll_add(ep, rtnl_events_fd(a))) {
+	    epoll_add(ep, events_fd(a)) || epoll_add(ep, rtnl_events_fd(a)) || mgr_init(a, ep)) {
 		pr_warn("cannot set up the event loop: %s\n", strerror(errno));
 		return -errno;
 	}
 	for (;;) {
-		n = epoll_wait(ep, evs, 16, 1000);
+		n = epoll_wait(ep, evs, 16, 250);
 		if (n < 0 && errno != EINTR)
 			return -errno;
 		for (i = 0; i < n; i++) {
@@ -137,11 +152,32 @@ static int run(struct agent *a)
 				events_poll(a);
 			} else if (fd == rtnl_events_fd(a)) {
 				rtnl_events_handle(a);
+			} else if (mgr_is_fd(a, fd)) {
+				mgr_io(a, evs[i].events);
 			} else {
 				ctl_client_io(a, fd);
 			}
 		}
 		events_poll(a);
+		mgr_tick(a);
+	}
+}
+
+/* Without --data-addr: the first interface's own addresses. */
+static void default_data_addrs(struct agent *a)
+{
+	struct bpfc_ifaddr ifa;
+	__u32 key = a->ifaces[0].ifindex;
+
+	if (bpf_map_lookup_elem(a->fd_ifaddrs, &key, &ifa))
+		return;
+	if (!a->has_data4 && ifa.v4) {
+		a->data4.v4 = ifa.v4;
+		a->has_data4 = true;
+	}
+	if (!a->has_data6 && (ifa.v6[0] || ifa.v6[1] || ifa.v6[2] || ifa.v6[3])) {
+		memcpy(a->data6.v6, ifa.v6, 16);
+		a->has_data6 = true;
 	}
 }
 
@@ -152,10 +188,13 @@ int main(int argc, char **argv)
 		.sock_path = AGENT_DEFAULT_SOCKET,
 		.sample_ms = 100,
 		.ctl_fd = -1,
+		.max_subs = BPFC_MAX_SUBS,
+		.max_mbps = 10000,
 	};
 	struct agent *a = &agent;
 	struct bpfc_config cfg = {};
 	bool detach = false, sample_set = false;
+	struct bpfc_endpoint mgr_ep;
 	int verbose = 0, opt, i, err;
 	char errbuf[256];
 	__u32 v;
@@ -191,6 +230,47 @@ int main(int argc, char **argv)
 		case OPT_DETACH:
 			detach = true;
 			break;
+		case OPT_MANAGER:
+			if (bpfc_parse_endpoint(optarg, &mgr_ep)) {
+				pr_warn("--manager '%s': want ADDR:PORT or [IPV6]:PORT\n", optarg);
+				return 1;
+			}
+			a->manager = optarg;
+			break;
+		case OPT_ID:
+			if (bpfc_stream_name_invalid(optarg)) {
+				pr_warn("--id '%s': 1-31 letters, digits, '-', '_' or '.'\n", optarg);
+				return 1;
+			}
+			a->relay_id = optarg;
+			break;
+		case OPT_MAX_SUBS:
+		case OPT_MAX_MBPS:
+			if (bpfc_parse_u32(optarg, 1, opt == OPT_MAX_SUBS ? BPFC_MAX_SUBS : 10000000,
+					   &v)) {
+				pr_warn("--%s '%s': want a positive number\n",
+					opt == OPT_MAX_SUBS ? "max-subscribers" : "max-mbps", optarg);
+				return 1;
+			}
+			*(opt == OPT_MAX_SUBS ? &a->max_subs : &a->max_mbps) = v;
+			break;
+		case OPT_DATA_ADDR: {
+			union bpfc_addr addr;
+			__u8 fam;
+
+			if (bpfc_parse_addr(optarg, &fam, &addr)) {
+				pr_warn("--data-addr '%s' is not an IPv4 or IPv6 address\n", optarg);
+				return 1;
+			}
+			if (fam == BPFC_AF_INET) {
+				a->data4 = addr;
+				a->has_data4 = true;
+			} else {
+				a->data6 = addr;
+				a->has_data6 = true;
+			}
+			break;
+		}
 		case 'v':
 			verbose++;
 			break;
@@ -222,6 +302,10 @@ int main(int argc, char **argv)
 				return 1;
 		if (cfg.sample_ms && !sample_set)
 			a->sample_ms = cfg.sample_ms;
+	}
+	if (!!a->manager != !!a->relay_id) {
+		pr_warn("--manager and --id go together\n");
+		return 1;
 	}
 	if (!a->n_ifaces) {
 		pr_warn("no interface: give one with -i IFACE or 'interface' in the config\n");
@@ -259,6 +343,8 @@ int main(int argc, char **argv)
 		err = rtnl_events_open(a);
 	if (!err)
 		err = ctl_listen(a);
+	if (!err)
+		default_data_addrs(a);
 	if (!err) {
 		int n = 0;
 

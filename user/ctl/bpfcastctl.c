@@ -7,18 +7,21 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <poll.h>
 #include <unistd.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <json-c/json.h>
 #include "addr.h"
 #include "log.h"
+#include "msgio.h"
+#include "policy.h"
 #include "tlv.h"
 
 #define DEFAULT_AGENT "/run/bpfcast/agent.sock"
 
 static const char usage[] =
-	"Usage: bpfcastctl [--agent PATH] COMMAND ...\n"
+	"Usage: bpfcastctl [--agent PATH | --manager ADDR:PORT] COMMAND ...\n"
 	"\n"
 	"Commands:\n"
 	"  stream add NAME --ingest ADDR:PORT [--source ADDR[/PLEN]] [--egress-port PORT]\n"
@@ -26,13 +29,20 @@ static const char usage[] =
 	"  sub add NAME ADDR:PORT [--peer]\n"
 	"  sub del NAME ADDR:PORT\n"
 	"  status [--json]\n"
+	"With --manager, also:\n"
+	"  stream add NAME --origin RELAY_ID --ingest ADDR:PORT [--source ...]\n"
+	"  thresholds STREAM --offload-above N [--offload-above-mbps X] --cease-below M\n"
+	"             [--hold SECONDS]\n"
+	"  relays\n"
 	"\n"
 	"IPv6 endpoints are written [2001:2::5]:6000.\n"
 	"Options:\n"
 	"  --agent PATH   the agent's control socket (default " DEFAULT_AGENT ")\n"
+	"  --manager ADDR:PORT  the fleet's bpfcast-manager; the manager picks relays\n"
 	"  -h, --help     this text\n";
 
 static const char *agent_path = DEFAULT_AGENT;
+static const char *manager_addr;
 static int sock = -1;
 static __u32 seq;
 
@@ -50,17 +60,44 @@ static int fail(const char *fmt, ...)
 	return 1;
 }
 
+static int recv_msg(struct nlmsghdr **out);
+static int send_msg(struct nlmsghdr *nlh);
+
+/* TCP to the manager, then HELLO as an administrator. */
+static int connect_manager(void)
+{
+	struct nlmsghdr *nlh, *ans;
+	char req[128];
+	const char *msg;
+	int err;
+
+	sock = msg_connect_tcp(manager_addr, 0);
+	if (sock < 0)
+		return fail("cannot reach the manager at %s: %s", manager_addr, strerror(-sock));
+	nlh = bpfc_msg_start(req, BPFC_MSG_HELLO, NLM_F_REQUEST | NLM_F_ACK, 0);
+	mnl_attr_put_u32(nlh, BPFC_A_VERSION, BPFC_PROTO_VERSION);
+	mnl_attr_put_u8(nlh, BPFC_A_ROLE, BPFC_ROLE_ADMIN);
+	if (send_msg(nlh) || recv_msg(&ans))
+		return 1;
+	err = bpfc_get_ack(ans, &msg);
+	if (err)
+		return fail("the manager refused us: %s", msg ? msg : strerror(-err));
+	return 0;
+}
+
 static int connect_agent(void)
 {
 	struct sockaddr_un sun = { .sun_family = AF_UNIX };
 
+	if (manager_addr)
+		return connect_manager();
 	if (strlen(agent_path) >= sizeof(sun.sun_path))
 		return fail("agent socket path is too long");
 	strcpy(sun.sun_path, agent_path);
 	sock = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (sock < 0 || connect(sock, (struct sockaddr *)&sun, sizeof(sun)))
 		return fail("cannot reach the agent at %s: %s (is bpfcast-agent running? "
-			    "use --agent PATH)", agent_path, strerror(errno));
+			    "use --agent PATH or --manager ADDR:PORT)", agent_path, strerror(errno));
 	return 0;
 }
 
@@ -82,43 +119,43 @@ static int send_msg(struct nlmsghdr *nlh)
 	return 0;
 }
 
-/* Read one whole message into buf (BPFC_MSG_MAX bytes). */
-static int recv_msg(char *buf, size_t *have, struct nlmsghdr **out)
+/* The next whole message from the agent or manager. */
+static int recv_msg(struct nlmsghdr **out)
 {
-	static size_t consumed;
-	int len;
+	static struct msg_rx rx;
+	const struct nlmsghdr *nlh;
+	int err, n;
 
-	if (consumed) {
-		memmove(buf, buf + consumed, *have - consumed);
-		*have -= consumed;
-		consumed = 0;
-	}
-	while ((len = bpfc_msg_complete(buf, *have)) == 0) {
-		ssize_t n = recv(sock, buf + *have, BPFC_MSG_MAX - *have, 0);
+	for (;;) {
+		nlh = msg_rx_next(&rx, &err);
+		if (nlh) {
+			*out = (struct nlmsghdr *)nlh;
+			return 0;
+		}
+		if (err)
+			return fail("malformed answer from %s", manager_addr ? "the manager" :
+									  "the agent");
+		n = msg_rx_fill(&rx, sock);
+		if (n == -EAGAIN) {
+			struct pollfd pfd = { .fd = sock, .events = POLLIN };
 
-		if (n < 0 && errno == EINTR)
+			if (poll(&pfd, 1, 10000) <= 0)
+				return fail("no answer within 10 s");
 			continue;
+		}
 		if (n <= 0)
-			return fail("the agent closed the connection");
-		*have += n;
+			return fail("the %s closed the connection", manager_addr ? "manager" : "agent");
 	}
-	if (len < 0)
-		return fail("malformed answer from the agent");
-	consumed = (size_t)MNL_ALIGN(len) <= *have ? MNL_ALIGN(len) : (size_t)len;
-	*out = (struct nlmsghdr *)buf;
-	return 0;
 }
 
 /* Send a request and wait for its ACK; print the agent's reason on error. */
 static int transact(struct nlmsghdr *nlh, const char *what)
 {
-	static char buf[BPFC_MSG_MAX];
 	struct nlmsghdr *ans;
-	size_t have = 0;
 	const char *msg;
 	int err;
 
-	if (connect_agent() || send_msg(nlh) || recv_msg(buf, &have, &ans))
+	if (connect_agent() || send_msg(nlh) || recv_msg(&ans))
 		return 1;
 	err = bpfc_get_ack(ans, &msg);
 	if (err)
@@ -184,9 +221,11 @@ static int cmd_stream(int argc, char **argv)
 		{ "ingest", required_argument, NULL, 'i' },
 		{ "source", required_argument, NULL, 's' },
 		{ "egress-port", required_argument, NULL, 'e' },
+		{ "origin", required_argument, NULL, 'o' },
 		{}
 	};
 	struct bpfc_stream_spec s = {};
+	const char *origin = NULL;
 	char buf[BPFC_MSG_MAX];
 	struct nlmsghdr *nlh;
 	const char *why;
@@ -223,6 +262,9 @@ static int cmd_stream(int argc, char **argv)
 			if (bpfc_parse_port(optarg, &s.egress_port))
 				return fail("--egress-port '%s' is not a port (1-65535)", optarg);
 			break;
+		case 'o':
+			origin = optarg;
+			break;
 		default:
 			return fail("usage: stream add NAME --ingest ADDR:PORT [--source ADDR[/PLEN]] "
 				    "[--egress-port PORT]");
@@ -235,8 +277,13 @@ static int cmd_stream(int argc, char **argv)
 	why = bpfc_stream_spec_invalid(&s);
 	if (why)
 		return fail("%s", why);
+	if (!!origin != !!manager_addr)
+		return fail(origin ? "--origin is for --manager" :
+				     "with --manager, stream add needs --origin RELAY_ID");
 	nlh = request(buf, BPFC_MSG_STREAM_ADD, 0);
 	bpfc_put_stream_spec(nlh, &s);
+	if (origin)
+		mnl_attr_put_strz(nlh, BPFC_A_ORIGIN, origin);
 	return transact(nlh, "cannot add the stream");
 }
 
@@ -335,12 +382,10 @@ static json_object *find_stream(json_object *streams, const char *name)
 /* Collect the status dump into the JSON document both outputs are made from. */
 static int fetch_status(json_object **out)
 {
-	static char buf[BPFC_MSG_MAX];
 	json_object *root = json_object_new_object(), *streams = json_object_new_array();
 	json_object *relay = json_object_new_object();
 	struct nlmsghdr *req, *ans;
 	char rbuf[256];
-	size_t have = 0;
 
 	json_object_object_add(root, "relay", relay);
 	json_object_object_add(root, "streams", streams);
@@ -352,7 +397,7 @@ static int fetch_status(json_object **out)
 		const char *err = NULL;
 		json_object *o, *parent, *subs;
 
-		if (recv_msg(buf, &have, &ans))
+		if (recv_msg(&ans))
 			goto err;
 		if (ans->nlmsg_type == NLMSG_DONE)
 			break;
@@ -457,6 +502,9 @@ static void print_table(json_object *root)
 	}
 }
 
+static int fetch_fleet(json_object **out, bool relays_only);
+static void print_fleet(json_object *root, bool relays_only);
+
 static int cmd_status(int argc, char **argv)
 {
 	static const struct option opts[] = { { "json", no_argument, NULL, 'j' }, {} };
@@ -472,13 +520,247 @@ static int cmd_status(int argc, char **argv)
 	}
 	if (optind != argc)
 		return fail("usage: status [--json]");
-	if (fetch_status(&root))
+	if (manager_addr ? fetch_fleet(&root, false) : fetch_status(&root))
 		return 1;
 	if (json)
 		printf("%s\n", json_object_to_json_string_ext(root, JSON_C_TO_STRING_PRETTY |
 								 JSON_C_TO_STRING_NOSLASHESCAPE));
+	else if (manager_addr)
+		print_fleet(root, false);
 	else
 		print_table(root);
+	json_object_put(root);
+	return 0;
+}
+
+static int cmd_thresholds(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "offload-above", required_argument, NULL, 'o' },
+		{ "offload-above-mbps", required_argument, NULL, 'm' },
+		{ "cease-below", required_argument, NULL, 'c' },
+		{ "hold", required_argument, NULL, 'h' },
+		{}
+	};
+	static const char use[] = "usage: thresholds STREAM --offload-above N "
+				  "[--offload-above-mbps X] --cease-below M [--hold SECONDS]";
+	struct pol_thresholds th = {};
+	bool have_above = false, have_cease = false;
+	char buf[512], name[BPFC_STREAM_NAME_LEN];
+	struct nlmsghdr *nlh;
+	struct nlattr *nest;
+	const char *why;
+	__u32 v;
+	int opt;
+
+	if (!manager_addr)
+		return fail("thresholds are kept by the manager: use --manager ADDR:PORT");
+	if (argc < 2 || argv[1][0] == '-')
+		return fail("%s", use);
+	why = bpfc_stream_name_invalid(argv[1]);
+	if (why)
+		return fail("'%s': %s", argv[1], why);
+	snprintf(name, sizeof(name), "%s", argv[1]);
+	optind = 1;
+	while ((opt = getopt_long(argc - 1, argv + 1, "", opts, NULL)) != -1) {
+		if (opt == '?')
+			return fail("%s", use);
+		if (bpfc_parse_u32(optarg, 0, 1000000, &v))
+			return fail("'%s' is not a number from 0 to 1000000", optarg);
+		switch (opt) {
+		case 'o': th.offload_above = v; have_above = true; break;
+		case 'm': th.offload_above_mbps = v; break;
+		case 'c': th.cease_below = v; have_cease = true; break;
+		case 'h': th.hold_s = v; break;
+		}
+	}
+	if (optind != argc - 1 || !have_above || !have_cease)
+		return fail("%s", use);
+	why = pol_thresholds_invalid(&th);
+	if (why)
+		return fail("%s", why);
+	nlh = request(buf, BPFC_MSG_THRESHOLDS_SET, 0);
+	mnl_attr_put_strz(nlh, BPFC_A_STREAM_NAME, name);
+	nest = mnl_attr_nest_start(nlh, BPFC_A_THRESHOLDS);
+	mnl_attr_put_u32(nlh, BPFC_TH_OFFLOAD_ABOVE, th.offload_above);
+	mnl_attr_put_u32(nlh, BPFC_TH_OFFLOAD_ABOVE_MBPS, th.offload_above_mbps);
+	mnl_attr_put_u32(nlh, BPFC_TH_CEASE_BELOW, th.cease_below);
+	mnl_attr_put_u32(nlh, BPFC_TH_HOLD, th.hold_s);
+	mnl_attr_nest_end(nlh, nest);
+	return transact(nlh, "cannot set the thresholds");
+}
+
+static __u32 u32_of(const struct nlattr *a)
+{
+	return a ? mnl_attr_get_u32(a) : 0;
+}
+
+/* The manager's status dump as the documented JSON. */
+static int fetch_fleet(json_object **out, bool relays_only)
+{
+	json_object *root = json_object_new_object(), *relays = json_object_new_array();
+	json_object *streams = json_object_new_array();
+	struct nlmsghdr *req, *ans;
+	char rbuf[128];
+
+	json_object_object_add(root, "relays", relays);
+	json_object_object_add(root, "streams", streams);
+	req = request(rbuf, relays_only ? BPFC_MSG_RELAYS_GET : BPFC_MSG_STATUS_GET, NLM_F_DUMP);
+	if (connect_agent() || send_msg(req))
+		goto err;
+	for (;;) {
+		const struct nlattr *tb[BPFC_A_MAX + 1], *th[BPFC_TH_MAX + 1];
+		const char *err = NULL;
+		json_object *o, *parent, *list;
+		struct bpfc_stream_spec ss;
+		struct bpfc_sub_spec us;
+		char ep[BPFC_ENDPOINT_STRLEN];
+
+		if (recv_msg(&ans))
+			goto err;
+		if (ans->nlmsg_type == NLMSG_DONE)
+			break;
+		if (ans->nlmsg_type == NLMSG_ERROR) {
+			int e = bpfc_get_ack(ans, &err);
+
+			fail("status: %s", err ? err : strerror(-e));
+			goto err;
+		}
+		if (bpfc_msg_parse(ans, bpfc_msg_policy, BPFC_A_MAX, tb, &err)) {
+			fail("malformed status from the manager: %s", err);
+			goto err;
+		}
+		switch (ans->nlmsg_type) {
+		case BPFC_MSG_RELAY_INFO:
+			o = json_object_new_object();
+			json_object_object_add(o, "id", json_object_new_string(
+				tb[BPFC_A_RELAY_ID] ? mnl_attr_get_str(tb[BPFC_A_RELAY_ID]) : ""));
+			json_object_object_add(o, "connected", json_object_new_boolean(
+				tb[BPFC_A_CONNECTED] && mnl_attr_get_u8(tb[BPFC_A_CONNECTED])));
+			json_object_object_add(o, "streams",
+					       json_object_new_int64(u32_of(tb[BPFC_A_COUNT_STREAMS])));
+			json_object_object_add(o, "subscribers",
+					       json_object_new_int64(u32_of(tb[BPFC_A_COUNT_SUBS])));
+			json_object_array_add(relays, o);
+			break;
+		case BPFC_MSG_STREAM:
+			if (bpfc_get_stream_spec(tb, &ss, &err)) {
+				fail("malformed stream in status: %s", err);
+				goto err;
+			}
+			o = json_object_new_object();
+			json_object_object_add(o, "name", json_object_new_string(ss.name));
+			json_object_object_add(o, "ingest", json_object_new_string(
+				bpfc_endpoint_str(&ss.ingest, ep, sizeof(ep))));
+			json_object_object_add(o, "origin", json_object_new_string(
+				tb[BPFC_A_ORIGIN] ? mnl_attr_get_str(tb[BPFC_A_ORIGIN]) : ""));
+			list = json_object_new_object();
+			if (tb[BPFC_A_THRESHOLDS] &&
+			    !bpfc_nest_parse(tb[BPFC_A_THRESHOLDS], bpfc_th_policy, BPFC_TH_MAX, th,
+					     &err)) {
+				json_object_object_add(list, "offload_above", json_object_new_int64(
+					u32_of(th[BPFC_TH_OFFLOAD_ABOVE])));
+				json_object_object_add(list, "offload_above_mbps", json_object_new_int64(
+					u32_of(th[BPFC_TH_OFFLOAD_ABOVE_MBPS])));
+				json_object_object_add(list, "cease_below", json_object_new_int64(
+					u32_of(th[BPFC_TH_CEASE_BELOW])));
+				json_object_object_add(list, "hold", json_object_new_int64(
+					u32_of(th[BPFC_TH_HOLD])));
+			}
+			json_object_object_add(o, "thresholds", list);
+			json_object_object_add(o, "peers", json_object_new_array());
+			json_object_object_add(o, "subscribers", json_object_new_array());
+			json_object_array_add(streams, o);
+			break;
+		case BPFC_MSG_PEER:
+		case BPFC_MSG_SUB:
+			parent = find_stream(streams, tb[BPFC_A_STREAM_NAME] ?
+					     mnl_attr_get_str(tb[BPFC_A_STREAM_NAME]) : "");
+			if (!parent)
+				break;
+			o = json_object_new_object();
+			if (ans->nlmsg_type == BPFC_MSG_PEER) {
+				json_object_object_get_ex(parent, "peers", &list);
+				json_object_object_add(o, "from", json_object_new_string(
+					tb[BPFC_A_FROM] ? mnl_attr_get_str(tb[BPFC_A_FROM]) : ""));
+				json_object_object_add(o, "to", json_object_new_string(
+					tb[BPFC_A_TO] ? mnl_attr_get_str(tb[BPFC_A_TO]) : ""));
+			} else {
+				if (bpfc_get_sub_spec(tb, &us, &err)) {
+					json_object_put(o);
+					break;
+				}
+				json_object_object_get_ex(parent, "subscribers", &list);
+				json_object_object_add(o, "addr", json_object_new_string(
+					bpfc_endpoint_str(&us.ep, ep, sizeof(ep))));
+				json_object_object_add(o, "relay", json_object_new_string(
+					tb[BPFC_A_RELAY] ? mnl_attr_get_str(tb[BPFC_A_RELAY]) : ""));
+			}
+			json_object_array_add(list, o);
+			break;
+		default:
+			break;
+		}
+	}
+	*out = root;
+	return 0;
+err:
+	json_object_put(root);
+	return 1;
+}
+
+static void print_fleet(json_object *root, bool relays_only)
+{
+	json_object *relays, *streams;
+	size_t i, j;
+
+	json_object_object_get_ex(root, "relays", &relays);
+	json_object_object_get_ex(root, "streams", &streams);
+	printf("%-20s %-10s %8s %12s\n", "RELAY", "CONNECTED", "STREAMS", "SUBSCRIBERS");
+	for (i = 0; i < json_object_array_length(relays); i++) {
+		json_object *r = json_object_array_get_idx(relays, i), *c;
+
+		json_object_object_get_ex(r, "connected", &c);
+		printf("%-20s %-10s %8" PRIu64 " %12" PRIu64 "\n", jstr(r, "id"),
+		       json_object_get_boolean(c) ? "yes" : "no", jget(r, "streams"),
+		       jget(r, "subscribers"));
+	}
+	if (relays_only)
+		return;
+	for (i = 0; i < json_object_array_length(streams); i++) {
+		json_object *s = json_object_array_get_idx(streams, i), *th, *list;
+
+		json_object_object_get_ex(s, "thresholds", &th);
+		printf("\nstream %s  ingest %s  origin %s  offload above %" PRIu64
+		       ", cease below %" PRIu64 ", hold %" PRIu64 " s\n", jstr(s, "name"),
+		       jstr(s, "ingest"), jstr(s, "origin"), jget(th, "offload_above"),
+		       jget(th, "cease_below"), jget(th, "hold"));
+		json_object_object_get_ex(s, "peers", &list);
+		for (j = 0; j < json_object_array_length(list); j++) {
+			json_object *p = json_object_array_get_idx(list, j);
+
+			printf("  relay %s -> %s\n", jstr(p, "from"), jstr(p, "to"));
+		}
+		json_object_object_get_ex(s, "subscribers", &list);
+		for (j = 0; j < json_object_array_length(list); j++) {
+			json_object *u = json_object_array_get_idx(list, j);
+
+			printf("  %-40s on %s\n", jstr(u, "addr"), jstr(u, "relay"));
+		}
+	}
+}
+
+static int cmd_relays(int argc, char **argv)
+{
+	json_object *root;
+
+	if (!manager_addr)
+		return fail("relays are known to the manager: use --manager ADDR:PORT");
+	if (argc != 1)
+		return fail("usage: relays");
+	if (fetch_fleet(&root, true))
+		return 1;
+	print_fleet(root, true);
 	json_object_put(root);
 	return 0;
 }
@@ -487,6 +769,8 @@ static const struct {
 	const char *name;
 	int (*fn)(int argc, char **argv);
 } commands[] = {
+	{ "thresholds", cmd_thresholds },
+	{ "relays", cmd_relays },
 	{ "stream", cmd_stream },
 	{ "sub", cmd_sub },
 	{ "status", cmd_status },
@@ -496,6 +780,7 @@ int main(int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{ "agent", required_argument, NULL, 'a' },
+		{ "manager", required_argument, NULL, 'm' },
 		{ "help", no_argument, NULL, 'h' },
 		{}
 	};
@@ -507,6 +792,9 @@ int main(int argc, char **argv)
 		switch (opt) {
 		case 'a':
 			agent_path = optarg;
+			break;
+		case 'm':
+			manager_addr = optarg;
 			break;
 		case 'h':
 			fputs(usage, stdout);

@@ -31,11 +31,20 @@ struct store_peer {
 	char to[BPFC_RELAY_ID_LEN];
 };
 
+/* A relay as it last registered: a restarted manager needs its addresses at once. */
+struct store_relay {
+	char id[BPFC_RELAY_ID_LEN];
+	bool has4, has6;
+	union bpfc_addr a4, a6;
+	__u32 max_subs, max_mbps;
+};
+
 /* Called once per stored record by load(); a non-zero return stops it. */
 struct store_visitor {
 	int (*stream)(void *ctx, const struct store_stream *s);
 	int (*sub)(void *ctx, const struct store_sub *s);
 	int (*peer)(void *ctx, const struct store_peer *p);
+	int (*relay)(void *ctx, const struct store_relay *r);
 };
 
 struct store;
@@ -54,6 +63,7 @@ struct store_ops {
 	int (*del_sub)(struct store *st, const char *stream, const struct bpfc_endpoint *ep);
 	int (*put_peer)(struct store *st, const struct store_peer *p);
 	int (*del_peer)(struct store *st, const char *stream, const char *to);
+	int (*put_relay)(struct store *st, const struct store_relay *r);
 	int (*load)(struct store *st, const struct store_visitor *v, void *ctx);
 };
 

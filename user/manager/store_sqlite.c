@@ -27,7 +27,9 @@ static const char schema[] =
 	" PRIMARY KEY(stream, addr));"
 	"CREATE TABLE IF NOT EXISTS peers("
 	" stream TEXT NOT NULL, from_relay TEXT NOT NULL, to_relay TEXT NOT NULL,"
-	" PRIMARY KEY(stream, to_relay));";
+	" PRIMARY KEY(stream, to_relay));"
+	"CREATE TABLE IF NOT EXISTS relays("
+	" id TEXT PRIMARY KEY, addr4 TEXT, addr6 TEXT, max_subs INTEGER, max_mbps INTEGER);";
 
 static struct store *sq_open(const char *path, char *err, size_t errlen)
 {
@@ -160,6 +162,19 @@ static int sq_del_peer(struct store *st, const char *stream, const char *to)
 	return run(st, "DELETE FROM peers WHERE stream = ?1 AND to_relay = ?2", "tt", stream, to);
 }
 
+static int sq_put_relay(struct store *st, const struct store_relay *r)
+{
+	char a4[64], a6[64];
+
+	if (r->has4)
+		bpfc_addr_str(BPFC_AF_INET, &r->a4, a4, sizeof(a4));
+	if (r->has6)
+		bpfc_addr_str(BPFC_AF_INET6, &r->a6, a6, sizeof(a6));
+	return run(st, "INSERT OR REPLACE INTO relays VALUES(?1, ?2, ?3, ?4, ?5)", "tttii", r->id,
+		   r->has4 ? a4 : NULL, r->has6 ? a6 : NULL, (long long)r->max_subs,
+		   (long long)r->max_mbps);
+}
+
 static void copy_text(char *dst, size_t len, const unsigned char *src)
 {
 	snprintf(dst, len, "%s", src ? (const char *)src : "");
@@ -245,10 +260,38 @@ static int load_peers(struct store *st, const struct store_visitor *v, void *ctx
 	return rc;
 }
 
-/* Streams first, then peers (trees), then subscriptions. */
+static int load_relays(struct store *st, const struct store_visitor *v, void *ctx)
+{
+	sqlite3_stmt *stmt;
+	int rc = 0;
+
+	if (sqlite3_prepare_v2(st->db, "SELECT id, addr4, addr6, max_subs, max_mbps FROM relays"
+				       " ORDER BY rowid", -1, &stmt, NULL) != SQLITE_OK)
+		return -EIO;
+	while (!rc && sqlite3_step(stmt) == SQLITE_ROW) {
+		struct store_relay r = {};
+		__u8 fam;
+
+		copy_text(r.id, sizeof(r.id), sqlite3_column_text(stmt, 0));
+		r.has4 = sqlite3_column_type(stmt, 1) != SQLITE_NULL &&
+			 !bpfc_parse_addr((const char *)sqlite3_column_text(stmt, 1), &fam, &r.a4);
+		r.has6 = sqlite3_column_type(stmt, 2) != SQLITE_NULL &&
+			 !bpfc_parse_addr((const char *)sqlite3_column_text(stmt, 2), &fam, &r.a6);
+		r.max_subs = sqlite3_column_int(stmt, 3);
+		r.max_mbps = sqlite3_column_int(stmt, 4);
+		rc = v->relay ? v->relay(ctx, &r) : 0;
+	}
+	sqlite3_finalize(stmt);
+	return rc;
+}
+
+/* Relays, streams, then peers (trees), then subscriptions. */
 static int sq_load(struct store *st, const struct store_visitor *v, void *ctx)
 {
-	int rc = load_streams(st, v, ctx);
+	int rc = load_relays(st, v, ctx);
+
+	if (!rc)
+		rc = load_streams(st, v, ctx);
 
 	if (!rc)
 		rc = load_peers(st, v, ctx);
@@ -270,5 +313,6 @@ const struct store_ops store_sqlite_ops = {
 	.del_sub = sq_del_sub,
 	.put_peer = sq_put_peer,
 	.del_peer = sq_del_peer,
+	.put_relay = sq_put_relay,
 	.load = sq_load,
 };

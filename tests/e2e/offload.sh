@@ -1,0 +1,165 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0
+# The offload method end to end: a manager, three relays, one source, seven
+# devices. Devices join past offload_above (A -> B, then B -> C), the manager
+# is SIGKILLed and restarted mid-stream, then devices leave until the peers are
+# released and their devices moved back. Sequence numbers prove that no device
+# missed a packet across any move; duplicates are counted and reported.
+set -u
+cd "$(dirname "$0")/../.."
+. tests/lib.sh
+require_root "e2e/offload"
+
+P=bco
+LAN=$P-lan SRC=$P-src MGR=$P-mgr SINK=$P-sink
+MGR_ADDR=198.18.60.2:7400
+COUNT=${OFFLOAD_COUNT:-12000}
+RATE=${OFFLOAD_RATE:-400}
+MANAGER=$BUILD/bpfcast-manager
+
+set -e
+for n in $LAN $SRC $MGR $SINK $P-ra $P-rb $P-rc; do netns $n; done
+ip -n $LAN link add br0 type bridge
+ip -n $LAN link set br0 up
+attach() { # NS DEV ADDR: a host on the LAN bridge
+	veth "$1" "$2" $LAN "$2-br"
+	ip -n $LAN link set "$2-br" master br0
+	addr "$1" "$2" "$3"
+}
+attach $SRC $P-s0 198.18.60.1/24
+attach $MGR $P-m0 198.18.60.2/24
+attach $P-ra $P-a0 198.18.60.11/24
+attach $P-rb $P-b0 198.18.60.12/24
+attach $P-rc $P-c0 198.18.60.13/24
+attach $SINK $P-d0 198.18.60.101/24
+for i in 2 3 4 5 6 7; do addr $SINK $P-d0 198.18.60.10$i/24; done
+set +e
+
+DEV=()
+for i in 1 2 3 4 5 6 7; do DEV+=("198.18.60.10$i:6000"); done
+
+bg ip netns exec $MGR "$MANAGER" --listen $MGR_ADDR --db "$_tmp/manager.db"
+MGR_PID=$LAST_PID
+start_relay() { # ID IFACE
+	start_agent $P-r"${1#r}" /sys/fs/bpf/$P-$1 "$_tmp/$1.sock" "$_tmp/$1.log" -i "$2" \
+		--manager $MGR_ADDR --id "$1"
+}
+start_relay ra $P-a0 && start_relay rb $P-b0 && start_relay rc $P-c0 ||
+	{ fail "relays did not start"; finish "e2e/offload"; }
+ctl() { ip netns exec $MGR "$CTL" --manager $MGR_ADDR "$@"; }
+relays_up() {
+	for i in $(seq 50); do
+		[ "$(ctl status --json 2>/dev/null | python3 -c 'import json,sys; print(sum(r["connected"] for r in json.load(sys.stdin)["relays"]))' 2>/dev/null)" = 3 ] && return 0
+		sleep 0.2
+	done
+	return 1
+}
+relays_up && ok "three relays registered with the manager" || fail "relays did not register"
+
+ctl stream add news --origin ra --ingest 198.18.60.11:5000 --source 198.18.60.1 &&
+	ctl thresholds news --offload-above 3 --cease-below 2 --hold 1 ||
+	fail "stream and thresholds"
+expect_error() { # DESCRIPTION PATTERN CMD...
+	local desc=$1 pat=$2 out
+	shift 2
+	out=$("$@" 2>&1) && { fail "$desc: accepted"; return; }
+	echo "$out" | grep -q -- "$pat" && ok "$desc" || fail "$desc: $out"
+}
+expect_error "thresholds with cease-below >= offload-above are refused" "lower than" \
+	ctl thresholds news --offload-above 3 --cease-below 3
+expect_error "non-numeric thresholds are refused" "not a number" \
+	ctl thresholds news --offload-above x --cease-below 1
+expect_error "an unknown stream is refused" "unknown stream" ctl sub add nope 198.18.60.101:6000
+expect_error "an unknown origin relay is refused" "unknown relay" \
+	ctl stream add other --origin rz --ingest 198.18.60.11:5001
+expect_error "an unreachable manager is reported" "cannot reach the manager" \
+	ip netns exec $MGR "$CTL" --manager 198.18.60.2:7499 status
+
+bg ip netns exec $SINK "$UDPSINK" --idle-ms 3000 --max-ms 120000 --size 1316 \
+	--ready "$_tmp/ready" "${DEV[@]}" >"$_tmp/sink.out"
+SINK_PID=$LAST_PID
+wait_file "$_tmp/ready" 5 || fail "sink did not start"
+bg ip netns exec $SRC taskset -c 0 "$UDPGEN" --dst 198.18.60.11:5000 --count "$COUNT" \
+	--rate "$RATE" --size 1316
+GEN=$LAST_PID
+
+relay_of() { # ADDR -> relay id the manager assigned
+	ctl status --json | python3 -c 'import json,sys
+s=[x for x in json.load(sys.stdin)["streams"] if x["name"]=="news"][0]
+print(" ".join(u["relay"] for u in s["subscribers"] if u["addr"]==sys.argv[1]))' "$1"
+}
+peers() {
+	ctl status --json | python3 -c 'import json,sys
+s=[x for x in json.load(sys.stdin)["streams"] if x["name"]=="news"][0]
+print(" ".join(p["from"]+">"+p["to"] for p in sorted(s["peers"], key=lambda p: p["to"])))'
+}
+step() { sleep 1.2; }
+
+for i in 0 1 2; do ctl sub add news "${DEV[$i]}" || fail "sub add ${DEV[$i]}"; done
+step
+[ "$(relay_of "${DEV[2]}")" = ra ] && ok "the first three devices are served by the origin" ||
+	fail "device 3 on $(relay_of "${DEV[2]}")"
+ctl sub add news "${DEV[3]}"
+step
+[ "$(peers)" = "ra>rb" ] && [ "$(relay_of "${DEV[3]}")" = rb ] &&
+	ok "past offload_above the manager brings relay rb in (ra relays to rb)" ||
+	fail "offload to rb: peers '$(peers)', device 4 on $(relay_of "${DEV[3]}")"
+ctl sub add news "${DEV[4]}"
+ctl sub add news "${DEV[5]}"
+step
+ctl sub add news "${DEV[6]}"
+step
+[ "$(peers)" = "ra>rb rb>rc" ] && [ "$(relay_of "${DEV[6]}")" = rc ] &&
+	ok "a second level: rb relays to rc, which serves device 7" ||
+	fail "second level: peers '$(peers)', device 7 on $(relay_of "${DEV[6]}")"
+
+ctl status --json >"$_tmp/before.json"
+{ kill -9 "$MGR_PID" && wait "$MGR_PID"; } 2>/dev/null
+sleep 1
+bg ip netns exec $MGR "$MANAGER" --listen $MGR_ADDR --db "$_tmp/manager.db"
+MGR_PID=$LAST_PID
+relays_up || fail "relays did not come back to the restarted manager"
+ctl status --json >"$_tmp/after.json"
+python3 - "$_tmp/before.json" "$_tmp/after.json" <<'EOF' && ok "a restarted manager has the same state" || fail "state changed across the manager restart"
+import json, sys
+a, b = (json.load(open(f)) for f in sys.argv[1:])
+norm = lambda s: sorted((x["name"], x["origin"], json.dumps(x["thresholds"], sort_keys=True),
+    sorted((p["from"], p["to"]) for p in x["peers"]),
+    sorted((u["addr"], u["relay"]) for u in x["subscribers"])) for x in s["streams"])
+sys.exit(0 if norm(a) == norm(b) else 1)
+EOF
+
+ctl sub del news "${DEV[3]}" && ctl sub del news "${DEV[4]}" || fail "sub del"
+step
+step
+[ "$(peers)" = "ra>rb" ] && [ "$(relay_of "${DEV[6]}")" = rb ] &&
+	ok "rb falls below cease_below: rc is released and its device moves to rb" ||
+	fail "release of rc: peers '$(peers)', device 7 on $(relay_of "${DEV[6]}")"
+ctl sub del news "${DEV[0]}"
+ctl sub del news "${DEV[5]}"
+step
+step
+[ -z "$(peers)" ] && [ "$(relay_of "${DEV[6]}")" = ra ] &&
+	ok "rb is released too: device 7 is back on the origin" ||
+	fail "release of rb: peers '$(peers)', device 7 on $(relay_of "${DEV[6]}")"
+
+wait "$GEN"
+wait "$SINK_PID"
+field() { sed -n "s/.* $1=\([0-9]*\).*/\1/p"; }
+bad=0 dups=0
+for d in "${DEV[@]}"; do
+	line=$(grep -F "$d " "$_tmp/sink.out")
+	echo "    $line"
+	echo "$line" | grep -q " missing=0 " && echo "$line" | grep -q " corrupt=0" ||
+		bad=$((bad + 1))
+	dups=$((dups + $(echo "$line" | field dup)))
+done
+[ $bad -eq 0 ] && ok "no device missed a packet across offloads, releases and the manager restart ($dups duplicates in handovers)" ||
+	fail "$bad devices missed packets"
+for d in "${DEV[1]}" "${DEV[2]}" "${DEV[6]}"; do
+	grep -F "$d " "$_tmp/sink.out" | grep -q " last=$((COUNT - 1)) " ||
+		fail "$d stopped receiving before the end"
+done
+
+[ $FAILED -eq 0 ] || { for r in ra rb rc; do echo "--- $r"; tail -20 "$_tmp/$r.log"; done; }
+finish "e2e/offload"

@@ -1,0 +1,105 @@
+// SPDX-License-Identifier: GPL-2.0
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <string.h>
+#include <unistd.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/socket.h>
+#include <libmnl/libmnl.h>
+#include "addr.h"
+#include "msgio.h"
+#include "tlv.h"
+
+int msg_rx_fill(struct msg_rx *rx, int fd)
+{
+	ssize_t n;
+
+	if (rx->off) {
+		memmove(rx->buf, rx->buf + rx->off, rx->len - rx->off);
+		rx->len -= rx->off;
+		rx->off = 0;
+	}
+	if (rx->len == sizeof(rx->buf))
+		return -EMSGSIZE;
+	n = recv(fd, rx->buf + rx->len, sizeof(rx->buf) - rx->len, MSG_DONTWAIT);
+	if (n < 0)
+		return errno == EWOULDBLOCK ? -EAGAIN : -errno;
+	rx->len += n;
+	return n;
+}
+
+const struct nlmsghdr *msg_rx_next(struct msg_rx *rx, int *err)
+{
+	const struct nlmsghdr *nlh = (const void *)(rx->buf + rx->off);
+	int len = bpfc_msg_complete(nlh, rx->len - rx->off);
+
+	*err = len < 0 ? len : 0;
+	if (len <= 0)
+		return NULL;
+	rx->off += (size_t)MNL_ALIGN(len) <= rx->len - rx->off ? MNL_ALIGN(len) : (size_t)len;
+	return nlh;
+}
+
+int msg_send(int fd, const void *buf, size_t len, int timeout_ms)
+{
+	const char *p = buf;
+
+	while (len) {
+		ssize_t n = send(fd, p, len, MSG_NOSIGNAL | MSG_DONTWAIT);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && errno == EAGAIN) {
+			struct pollfd pfd = { .fd = fd, .events = POLLOUT };
+
+			if (poll(&pfd, 1, timeout_ms) <= 0)
+				return -ETIMEDOUT;
+			continue;
+		}
+		if (n <= 0)
+			return -errno;
+		p += n;
+		len -= n;
+	}
+	return 0;
+}
+
+int msg_connect_tcp(const char *endpoint, int nonblock)
+{
+	struct bpfc_endpoint ep;
+	struct sockaddr_storage ss = {};
+	socklen_t sl;
+	int fd, one = 1;
+
+	if (bpfc_parse_endpoint(endpoint, &ep))
+		return -EINVAL;
+	if (ep.family == BPFC_AF_INET) {
+		struct sockaddr_in *s4 = (void *)&ss;
+
+		s4->sin_family = AF_INET;
+		s4->sin_port = htons(ep.port);
+		s4->sin_addr.s_addr = ep.addr.v4;
+		sl = sizeof(*s4);
+	} else {
+		struct sockaddr_in6 *s6 = (void *)&ss;
+
+		s6->sin6_family = AF_INET6;
+		s6->sin6_port = htons(ep.port);
+		memcpy(&s6->sin6_addr, ep.addr.v6, 16);
+		sl = sizeof(*s6);
+	}
+	fd = socket(ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC | (nonblock ? SOCK_NONBLOCK : 0), 0);
+	if (fd < 0)
+		return -errno;
+	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	if (connect(fd, (struct sockaddr *)&ss, sl) && errno != EINPROGRESS) {
+		int err = -errno;
+
+		close(fd);
+		return err;
+	}
+	return fd;
+}

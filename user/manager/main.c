@@ -1,0 +1,1280 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * bpfcast-manager: holds the desired state of a relay fleet, assigns
+ * subscribers to relays with the offload policy (policy.h), and keeps every
+ * agent's maps equal to it. Reconciliation is level-triggered: after any
+ * (re)connect an agent reports what its maps hold and gets only the difference.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/epoll.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include "addr.h"
+#include "log.h"
+#include "msgio.h"
+#include "policy.h"
+#include "store.h"
+#include "tlv.h"
+
+#define MAX_CONNS	128
+#define MAX_SUBS	65536
+#define MAX_STREAMS	1024
+#define OP_TIMEOUT_MS	5000
+
+struct m_relay {
+	bool used;
+	char id[BPFC_RELAY_ID_LEN];
+	int conn;			/* index in conns, -1: not connected */
+	bool synced;			/* its actual state was reconciled */
+	bool has4, has6;
+	union bpfc_addr a4, a6;
+	__u32 max_subs, max_mbps;
+};
+
+struct m_stream {
+	bool used;
+	struct store_stream rec;
+	struct pol_stream pol;
+};
+
+struct m_sub {
+	bool used;
+	int stream;
+	struct bpfc_endpoint ep;
+	int relay;
+};
+
+struct conn {
+	int fd;				/* -1: free */
+	int role;			/* 0 until HELLO */
+	int relay;			/* agents */
+	__u64 last_rx_ms;
+	/* an agent's reported state, while it is being received */
+	bool in_state;
+	struct bpfc_stream_spec *act_streams;
+	int n_act_streams;
+	struct bpfc_sub_spec *act_subs;
+	int n_act_subs;
+	struct msg_rx rx;
+};
+
+struct op {
+	int relay;
+	__u32 seq;
+	bool sent;
+	__u64 sent_ms;
+	size_t len;
+	char msg[512];
+};
+
+static struct m_relay relays[POL_MAX_RELAYS];
+static struct m_stream streams[MAX_STREAMS];
+static struct m_sub subs[MAX_SUBS];
+static struct conn conns[MAX_CONNS];
+static struct op *ops;
+static size_t ops_head, ops_tail, ops_cap;
+static __u32 next_seq = 1;
+static const struct store_ops *sops = &store_sqlite_ops;
+static struct store *store;
+static int epfd;
+
+static __u64 now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000ULL + ts.tv_nsec / 1000000;
+}
+
+static __u64 now_s(void)
+{
+	return now_ms() / 1000;
+}
+
+/* ---- lookups ------------------------------------------------------------ */
+
+static int relay_find(const char *id, bool create)
+{
+	int i, free_slot = -1;
+
+	for (i = 0; i < POL_MAX_RELAYS; i++) {
+		if (relays[i].used && !strcmp(relays[i].id, id))
+			return i;
+		if (!relays[i].used && free_slot < 0)
+			free_slot = i;
+	}
+	if (!create || free_slot < 0)
+		return -1;
+	memset(&relays[free_slot], 0, sizeof(relays[0]));
+	relays[free_slot].used = true;
+	relays[free_slot].conn = -1;
+	snprintf(relays[free_slot].id, sizeof(relays[0].id), "%s", id);
+	return free_slot;
+}
+
+static int stream_find(const char *name)
+{
+	int i;
+
+	for (i = 0; i < MAX_STREAMS; i++)
+		if (streams[i].used && !strcmp(streams[i].rec.spec.name, name))
+			return i;
+	return -1;
+}
+
+static int sub_find(int stream, const struct bpfc_endpoint *ep)
+{
+	int i;
+
+	for (i = 0; i < MAX_SUBS; i++)
+		if (subs[i].used && subs[i].stream == stream && bpfc_endpoint_equal(&subs[i].ep, ep))
+			return i;
+	return -1;
+}
+
+static bool relay_live(int r)
+{
+	return r >= 0 && relays[r].used && relays[r].conn >= 0 && relays[r].synced;
+}
+
+static void fleet_build(struct pol_fleet *f)
+{
+	int r, i;
+
+	memset(f, 0, sizeof(*f));
+	f->n_relays = POL_MAX_RELAYS;
+	for (r = 0; r < POL_MAX_RELAYS; r++) {
+		f->relay[r].connected = relay_live(r);
+		f->relay[r].max_subs = relays[r].max_subs;
+	}
+	for (i = 0; i < MAX_SUBS; i++)
+		if (subs[i].used && subs[i].relay >= 0)
+			f->relay[subs[i].relay].load++;
+}
+
+/* The data-plane address a peer relay receives a stream on. */
+static bool relay_addr(int r, __u8 family, union bpfc_addr *a)
+{
+	if (family == BPFC_AF_INET && relays[r].has4) {
+		*a = relays[r].a4;
+		return true;
+	}
+	if (family == BPFC_AF_INET6 && relays[r].has6) {
+		*a = relays[r].a6;
+		return true;
+	}
+	return false;
+}
+
+/* What relay r must hold for stream s: its ingest spec. False if r cannot. */
+static bool stream_spec_at(int s, int r, struct bpfc_stream_spec *out)
+{
+	const struct m_stream *st = &streams[s];
+	int feeder = st->pol.feeder[r];
+
+	*out = st->rec.spec;
+	if (r == st->pol.origin)
+		return true;
+	if (feeder == POL_NONE || !relay_addr(r, st->rec.spec.ingest.family, &out->ingest.addr))
+		return false;
+	/* A peer takes the stream only from its feeder. */
+	out->has_source = relay_addr(feeder, st->rec.spec.ingest.family, &out->source.addr);
+	out->source.family = st->rec.spec.ingest.family;
+	out->source.plen = out->source.family == BPFC_AF_INET ? 32 : 128;
+	if (!out->egress_port)
+		out->egress_port = st->rec.spec.ingest.port;
+	return true;
+}
+
+static bool peer_sub_spec(int s, int peer, struct bpfc_sub_spec *out)
+{
+	struct bpfc_stream_spec at;
+
+	if (!stream_spec_at(s, peer, &at))
+		return false;
+	memset(out, 0, sizeof(*out));
+	snprintf(out->stream, sizeof(out->stream), "%s", streams[s].rec.spec.name);
+	out->ep = at.ingest;
+	out->kind = BPFC_SUB_PEER;
+	return true;
+}
+
+/* ---- instructions to agents ----------------------------------------------- */
+
+static void op_push(int relay, struct nlmsghdr *nlh)
+{
+	struct op *op;
+
+	if (ops_tail == ops_cap) {
+		size_t cap = ops_cap ? ops_cap * 2 : 256;
+		struct op *grown;
+
+		if (ops_head) {	/* compact before growing */
+			memmove(ops, ops + ops_head, (ops_tail - ops_head) * sizeof(*ops));
+			ops_tail -= ops_head;
+			ops_head = 0;
+		}
+		if (ops_tail == ops_cap) {
+			grown = realloc(ops, cap * sizeof(*ops));
+			if (!grown) {
+				pr_warn("out of memory queueing an instruction\n");
+				return;
+			}
+			ops = grown;
+			ops_cap = cap;
+		}
+	}
+	op = &ops[ops_tail++];
+	memset(op, 0, sizeof(*op));
+	op->relay = relay;
+	op->seq = nlh->nlmsg_seq;
+	op->len = nlh->nlmsg_len;
+	memcpy(op->msg, nlh, nlh->nlmsg_len);
+}
+
+static struct nlmsghdr *instr(char *buf, __u16 type)
+{
+	return bpfc_msg_start(buf, type, NLM_F_REQUEST | NLM_F_ACK, next_seq++);
+}
+
+static void send_stream_add(int r, const struct bpfc_stream_spec *spec)
+{
+	char buf[512];
+	struct nlmsghdr *nlh = instr(buf, BPFC_MSG_STREAM_ADD);
+
+	bpfc_put_stream_spec(nlh, spec);
+	op_push(r, nlh);
+}
+
+static void send_stream_del(int r, const char *name)
+{
+	char buf[512];
+	struct nlmsghdr *nlh = instr(buf, BPFC_MSG_STREAM_DEL);
+
+	mnl_attr_put_strz(nlh, BPFC_A_STREAM_NAME, name);
+	op_push(r, nlh);
+}
+
+static void send_sub(int r, const struct bpfc_sub_spec *spec, bool add)
+{
+	char buf[512];
+	struct nlmsghdr *nlh = instr(buf, add ? BPFC_MSG_SUB_ADD : BPFC_MSG_SUB_DEL);
+
+	bpfc_put_sub_spec(nlh, spec);
+	op_push(r, nlh);
+}
+
+static void device_spec(int sub, struct bpfc_sub_spec *out)
+{
+	memset(out, 0, sizeof(*out));
+	snprintf(out->stream, sizeof(out->stream), "%s", streams[subs[sub].stream].rec.spec.name);
+	out->ep = subs[sub].ep;
+	out->kind = BPFC_SUB_DEVICE;
+}
+
+static void conn_close(int c);
+
+/* Send the oldest instruction; the next waits for its ACK (make-before-break). */
+static void ops_kick(void)
+{
+	while (ops_head < ops_tail) {
+		struct op *op = &ops[ops_head];
+		int err;
+
+		if (!relay_live(op->relay)) {
+			ops_head++;	/* reconciled when it comes back */
+			continue;
+		}
+		if (op->sent) {
+			if (now_ms() - op->sent_ms > OP_TIMEOUT_MS) {
+				pr_warn("relay %s did not acknowledge in time; disconnecting it\n",
+					relays[op->relay].id);
+				conn_close(relays[op->relay].conn);
+				continue;
+			}
+			return;
+		}
+		err = msg_send(conns[relays[op->relay].conn].fd, op->msg, op->len, 2000);
+		if (err) {
+			conn_close(relays[op->relay].conn);
+			continue;
+		}
+		op->sent = true;
+		op->sent_ms = now_ms();
+		return;
+	}
+	ops_head = ops_tail = 0;
+}
+
+static void ops_ack(int relay, const struct nlmsghdr *nlh)
+{
+	const char *msg;
+	int err = bpfc_get_ack(nlh, &msg);
+
+	if (ops_head >= ops_tail || ops[ops_head].relay != relay ||
+	    ops[ops_head].seq != nlh->nlmsg_seq || !ops[ops_head].sent)
+		return;
+	if (err)
+		pr_warn("relay %s refused an instruction: %s\n", relays[relay].id,
+			msg ? msg : strerror(-err));
+	ops_head++;
+	ops_kick();
+}
+
+/* ---- policy actions -> instructions and store ----------------------------- */
+
+static void apply_actions(int s, const struct pol_action *acts, int n, const int *dev_sub)
+{
+	struct bpfc_stream_spec spec;
+	struct bpfc_sub_spec sub;
+	struct store_peer peer;
+	int i;
+
+	for (i = 0; i < n; i++) {
+		const struct pol_action *a = &acts[i];
+
+		switch (a->type) {
+		case POL_STREAM_AT:
+			if (stream_spec_at(s, a->relay, &spec))
+				send_stream_add(a->relay, &spec);
+			pr_info("stream %s: offload to relay %s\n", streams[s].rec.spec.name,
+				relays[a->relay].id);
+			break;
+		case POL_PEER_ADD:
+			memset(&peer, 0, sizeof(peer));
+			snprintf(peer.stream, sizeof(peer.stream), "%s", streams[s].rec.spec.name);
+			snprintf(peer.from, sizeof(peer.from), "%s", relays[a->relay].id);
+			snprintf(peer.to, sizeof(peer.to), "%s", relays[a->peer].id);
+			sops->put_peer(store, &peer);
+			if (peer_sub_spec(s, a->peer, &sub))
+				send_sub(a->relay, &sub, true);
+			break;
+		case POL_DEVICE_ADD:
+			subs[dev_sub[a->device]].relay = a->relay;
+			device_spec(dev_sub[a->device], &sub);
+			send_sub(a->relay, &sub, true);
+			break;
+		case POL_DEVICE_DEL:
+			device_spec(dev_sub[a->device], &sub);
+			send_sub(a->relay, &sub, false);
+			break;
+		case POL_PEER_DEL:
+			if (peer_sub_spec(s, a->peer, &sub))
+				send_sub(a->relay, &sub, false);
+			sops->del_peer(store, streams[s].rec.spec.name, relays[a->peer].id);
+			pr_info("stream %s: released relay %s\n", streams[s].rec.spec.name,
+				relays[a->peer].id);
+			break;
+		case POL_STREAM_DROP:
+			send_stream_del(a->relay, streams[s].rec.spec.name);
+			break;
+		}
+	}
+}
+
+/* Persist where every device of stream s is, as one durable step. */
+static void store_stream_subs(int s)
+{
+	struct store_sub ss;
+	int i;
+
+	for (i = 0; i < MAX_SUBS; i++) {
+		if (!subs[i].used || subs[i].stream != s)
+			continue;
+		memset(&ss, 0, sizeof(ss));
+		snprintf(ss.stream, sizeof(ss.stream), "%s", streams[s].rec.spec.name);
+		ss.ep = subs[i].ep;
+		snprintf(ss.relay, sizeof(ss.relay), "%s", relays[subs[i].relay].id);
+		sops->put_sub(store, &ss);
+	}
+}
+
+static void try_release(int s)
+{
+	static struct pol_action acts[POL_MAX_ACTIONS];
+	static int dev_sub[MAX_SUBS], dev_relay[MAX_SUBS];
+	struct pol_fleet fleet;
+	int n = 0, n_acts = 0, i, released;
+
+	for (i = 0; i < MAX_SUBS; i++) {
+		if (subs[i].used && subs[i].stream == s) {
+			dev_sub[n] = i;
+			dev_relay[n++] = subs[i].relay;
+		}
+	}
+	fleet_build(&fleet);
+	/* Only while every relay of the tree is up: a move needs both ends. */
+	for (i = 0; i < POL_MAX_RELAYS; i++)
+		if (streams[s].pol.feeder[i] != POL_NONE && !relay_live(i))
+			return;
+	released = pol_release(&fleet, &streams[s].pol, dev_relay, n, now_s(), acts, &n_acts);
+	if (released == POL_NONE)
+		return;
+	sops->begin(store);
+	apply_actions(s, acts, n_acts, dev_sub);
+	store_stream_subs(s);
+	sops->commit(store);
+	ops_kick();
+}
+
+/* ---- reconciliation --------------------------------------------------------- */
+
+static bool actual_has_stream(const struct conn *c, const struct bpfc_stream_spec *want,
+			      bool *same)
+{
+	int i;
+
+	for (i = 0; i < c->n_act_streams; i++) {
+		if (!strcmp(c->act_streams[i].name, want->name)) {
+			*same = bpfc_stream_spec_equal(&c->act_streams[i], want);
+			return true;
+		}
+	}
+	return false;
+}
+
+/* Desired subscriber `want` of relay r: present in the agent? Marks it seen. */
+static void want_sub(struct conn *c, int r, const struct bpfc_sub_spec *want, bool *seen)
+{
+	int i;
+
+	for (i = 0; i < c->n_act_subs; i++) {
+		if (!strcmp(c->act_subs[i].stream, want->stream) &&
+		    bpfc_endpoint_equal(&c->act_subs[i].ep, &want->ep) &&
+		    c->act_subs[i].kind == want->kind) {
+			seen[i] = true;
+			return;
+		}
+	}
+	send_sub(r, want, true);
+}
+
+static void reconcile(int ci)
+{
+	struct conn *c = &conns[ci];
+	int r = c->relay, s, i, x, sent = 0;
+	bool *seen = calloc(c->n_act_subs + 1, sizeof(bool));
+	bool *keep = calloc(c->n_act_streams + 1, sizeof(bool));
+	size_t before = ops_tail - ops_head;
+	struct bpfc_stream_spec spec;
+	struct bpfc_sub_spec sub;
+
+	if (!seen || !keep)
+		goto out;
+	relays[r].synced = true;
+	for (s = 0; s < MAX_STREAMS; s++) {
+		bool same = false;
+
+		if (!streams[s].used || !stream_spec_at(s, r, &spec))
+			continue;
+		if (actual_has_stream(c, &spec, &same) && !same)
+			send_stream_del(r, spec.name);
+		if (!same)
+			send_stream_add(r, &spec);
+		for (i = 0; i < c->n_act_streams; i++)
+			if (!strcmp(c->act_streams[i].name, spec.name))
+				keep[i] = same;
+		for (i = 0; i < MAX_SUBS; i++) {
+			if (subs[i].used && subs[i].stream == s && subs[i].relay == r) {
+				device_spec(i, &sub);
+				if (same)
+					want_sub(c, r, &sub, seen);
+				else
+					send_sub(r, &sub, true);
+			}
+		}
+		for (x = 0; x < POL_MAX_RELAYS; x++) {
+			if (x == r || streams[s].pol.feeder[x] != r || !peer_sub_spec(s, x, &sub))
+				continue;
+			if (same)
+				want_sub(c, r, &sub, seen);
+			else
+				send_sub(r, &sub, true);
+		}
+	}
+	/* What the agent has and the fleet does not want. */
+	for (i = 0; i < c->n_act_subs; i++) {
+		bool stream_kept = false;
+		int k;
+
+		for (k = 0; k < c->n_act_streams; k++)
+			if (keep[k] && !strcmp(c->act_streams[k].name, c->act_subs[i].stream))
+				stream_kept = true;
+		if (!seen[i] && stream_kept)
+			send_sub(r, &c->act_subs[i], false);
+	}
+	for (i = 0; i < c->n_act_streams; i++) {
+		s = stream_find(c->act_streams[i].name);
+		if (s < 0 || !stream_spec_at(s, r, &spec))
+			send_stream_del(r, c->act_streams[i].name);
+	}
+	sent = ops_tail - ops_head - before;
+	pr_info("relay %s synced: %d instructions to reach the desired state\n", relays[r].id,
+		sent);
+out:
+	free(seen);
+	free(keep);
+	free(c->act_streams);
+	free(c->act_subs);
+	c->act_streams = NULL;
+	c->act_subs = NULL;
+	c->n_act_streams = c->n_act_subs = 0;
+	ops_kick();
+}
+
+/* ---- connections ---------------------------------------------------------- */
+
+static void reply(int ci, const struct nlmsghdr *req, int err, const char *msg)
+{
+	char buf[1024];
+	struct nlmsghdr *nlh = bpfc_put_ack(buf, req, err, msg);
+
+	if (msg_send(conns[ci].fd, nlh, nlh->nlmsg_len, 2000))
+		conn_close(ci);
+}
+
+static void conn_close(int ci)
+{
+	struct conn *c = &conns[ci];
+
+	if (ci < 0 || c->fd < 0)
+		return;
+	if (c->role == BPFC_ROLE_AGENT && c->relay >= 0) {
+		pr_info("relay %s disconnected; it keeps forwarding on its last state\n",
+			relays[c->relay].id);
+		relays[c->relay].conn = -1;
+		relays[c->relay].synced = false;
+	}
+	epoll_ctl(epfd, EPOLL_CTL_DEL, c->fd, NULL);
+	close(c->fd);
+	free(c->act_streams);
+	free(c->act_subs);
+	memset(c, 0, offsetof(struct conn, rx));
+	c->fd = -1;
+	c->relay = -1;
+	c->rx.len = c->rx.off = 0;
+}
+
+static int handle_hello(int ci, const struct nlmsghdr *nlh, const struct nlattr **tb)
+{
+	struct conn *c = &conns[ci];
+	const char *id;
+	int r;
+
+	if (!tb[BPFC_A_VERSION] || mnl_attr_get_u32(tb[BPFC_A_VERSION]) != BPFC_PROTO_VERSION) {
+		reply(ci, nlh, -EPROTONOSUPPORT, "protocol version not supported (want 1)");
+		return -1;
+	}
+	if (!tb[BPFC_A_ROLE]) {
+		reply(ci, nlh, -EINVAL, "role missing");
+		return -1;
+	}
+	c->role = mnl_attr_get_u8(tb[BPFC_A_ROLE]);
+	if (c->role == BPFC_ROLE_ADMIN) {
+		reply(ci, nlh, 0, NULL);
+		return 0;
+	}
+	if (c->role != BPFC_ROLE_AGENT || !tb[BPFC_A_RELAY_ID] ||
+	    !*(id = mnl_attr_get_str(tb[BPFC_A_RELAY_ID]))) {
+		reply(ci, nlh, -EINVAL, "unknown role or relay id missing");
+		return -1;
+	}
+	r = relay_find(id, true);
+	if (r < 0) {
+		reply(ci, nlh, -ENOSPC, "too many relays");
+		return -1;
+	}
+	if (relays[r].conn >= 0) {
+		pr_warn("refusing a second agent for relay %s\n", id);
+		reply(ci, nlh, -EEXIST, "a relay with this id is already connected");
+		return -1;
+	}
+	relays[r].conn = ci;
+	relays[r].synced = false;
+	c->relay = r;
+	pr_info("relay %s connected\n", id);
+	reply(ci, nlh, 0, NULL);
+	return 0;
+}
+
+static int handle_register(int ci, const struct nlmsghdr *nlh, const struct nlattr **tb)
+{
+	struct m_relay *rel = &relays[conns[ci].relay];
+
+	if (tb[BPFC_A_DATA_ADDR4] && mnl_attr_get_payload_len(tb[BPFC_A_DATA_ADDR4]) == 4) {
+		memcpy(&rel->a4.v4, mnl_attr_get_payload(tb[BPFC_A_DATA_ADDR4]), 4);
+		rel->has4 = true;
+	}
+	if (tb[BPFC_A_DATA_ADDR6] && mnl_attr_get_payload_len(tb[BPFC_A_DATA_ADDR6]) == 16) {
+		memcpy(rel->a6.v6, mnl_attr_get_payload(tb[BPFC_A_DATA_ADDR6]), 16);
+		rel->has6 = true;
+	}
+	rel->max_subs = tb[BPFC_A_MAX_SUBS] ? mnl_attr_get_u32(tb[BPFC_A_MAX_SUBS]) : 0;
+	rel->max_mbps = tb[BPFC_A_MAX_MBPS] ? mnl_attr_get_u32(tb[BPFC_A_MAX_MBPS]) : 0;
+	{
+		struct store_relay sr = { .has4 = rel->has4, .has6 = rel->has6, .a4 = rel->a4,
+					  .a6 = rel->a6, .max_subs = rel->max_subs,
+					  .max_mbps = rel->max_mbps };
+
+		snprintf(sr.id, sizeof(sr.id), "%s", rel->id);
+		if (sops->put_relay(store, &sr))
+			pr_warn("cannot store relay %s\n", rel->id);
+	}
+	reply(ci, nlh, 0, NULL);
+	return 0;
+}
+
+static void handle_report(int ci, const struct nlattr **tb)
+{
+	int s = tb[BPFC_A_STREAM_NAME] ? stream_find(mnl_attr_get_str(tb[BPFC_A_STREAM_NAME])) : -1;
+	const struct nlattr *a;
+
+	if (s < 0 || !tb[BPFC_A_STATS])
+		return;
+	mnl_attr_for_each_nested(a, tb[BPFC_A_STATS])
+		if (mnl_attr_get_type(a) == BPFC_STAT_TX_BPS && mnl_attr_get_payload_len(a) == 8)
+			streams[s].pol.egress_mbps[conns[ci].relay] = mnl_attr_get_u64(a) / 1000000;
+}
+
+/* The agent's maps, message by message, until DONE. */
+static void collect_state(struct conn *c, const struct nlmsghdr *nlh, const struct nlattr **tb)
+{
+	const char *err;
+
+	if (nlh->nlmsg_type == BPFC_MSG_STREAM) {
+		void *g = realloc(c->act_streams, (c->n_act_streams + 1) * sizeof(*c->act_streams));
+
+		if (g && !bpfc_get_stream_spec(tb, &((struct bpfc_stream_spec *)g)[c->n_act_streams],
+					       &err))
+			c->n_act_streams++;
+		if (g)
+			c->act_streams = g;
+	} else if (nlh->nlmsg_type == BPFC_MSG_SUB) {
+		void *g = realloc(c->act_subs, (c->n_act_subs + 1) * sizeof(*c->act_subs));
+
+		if (g && !bpfc_get_sub_spec(tb, &((struct bpfc_sub_spec *)g)[c->n_act_subs], &err))
+			c->n_act_subs++;
+		if (g)
+			c->act_subs = g;
+	}
+}
+
+static void handle_agent(int ci, const struct nlmsghdr *nlh)
+{
+	const struct nlattr *tb[BPFC_A_MAX + 1];
+	struct conn *c = &conns[ci];
+	const char *err;
+
+	if (nlh->nlmsg_type == NLMSG_ERROR) {
+		ops_ack(c->relay, nlh);
+		return;
+	}
+	if (nlh->nlmsg_type == NLMSG_DONE) {
+		if (c->in_state) {
+			c->in_state = false;
+			reconcile(ci);
+		}
+		return;
+	}
+	if (bpfc_msg_parse(nlh, bpfc_msg_policy, BPFC_A_MAX, tb, &err)) {
+		pr_warn("relay %s sent a malformed message (%s); closing it\n",
+			relays[c->relay].id, err);
+		reply(ci, nlh, -EBADMSG, err);
+		conn_close(ci);
+		return;
+	}
+	switch (nlh->nlmsg_type) {
+	case BPFC_MSG_REGISTER:
+		handle_register(ci, nlh, tb);
+		break;
+	case BPFC_MSG_STATE:
+		c->in_state = true;
+		c->n_act_streams = c->n_act_subs = 0;
+		break;
+	case BPFC_MSG_STREAM:
+	case BPFC_MSG_SUB:
+		if (c->in_state)
+			collect_state(c, nlh, tb);
+		break;
+	case BPFC_MSG_RELAY:
+		break;
+	case BPFC_MSG_REPORT:
+		handle_report(ci, tb);
+		break;
+	case BPFC_MSG_HEARTBEAT:
+		reply(ci, nlh, 0, NULL);
+		break;
+	default:
+		reply(ci, nlh, -EOPNOTSUPP, "unknown message type");
+		break;
+	}
+}
+
+/* ---- administration ------------------------------------------------------- */
+
+static int admin_stream_add(const struct nlattr **tb, const char **err)
+{
+	struct store_stream rec = {};
+	struct pol_thresholds none = {};
+	int s, origin;
+
+	if (bpfc_get_stream_spec(tb, &rec.spec, err))
+		return -EINVAL;
+	if (!tb[BPFC_A_ORIGIN]) {
+		*err = "origin relay missing (--origin RELAY_ID)";
+		return -EINVAL;
+	}
+	origin = relay_find(mnl_attr_get_str(tb[BPFC_A_ORIGIN]), false);
+	if (origin < 0) {
+		*err = "unknown relay: no agent has registered with this id";
+		return -ENOENT;
+	}
+	s = stream_find(rec.spec.name);
+	if (s >= 0) {
+		if (bpfc_stream_spec_equal(&streams[s].rec.spec, &rec.spec) &&
+		    streams[s].pol.origin == origin)
+			return 0;
+		*err = "a stream with this name exists with other settings; delete it first";
+		return -EEXIST;
+	}
+	for (s = 0; s < MAX_STREAMS && streams[s].used; s++)
+		;
+	if (s == MAX_STREAMS) {
+		*err = "stream table full";
+		return -ENOSPC;
+	}
+	snprintf(rec.origin, sizeof(rec.origin), "%s", relays[origin].id);
+	if (sops->put_stream(store, &rec)) {
+		*err = "cannot store the stream";
+		return -EIO;
+	}
+	streams[s].used = true;
+	streams[s].rec = rec;
+	pol_stream_init(&streams[s].pol, origin, &none);
+	send_stream_add(origin, &rec.spec);
+	ops_kick();
+	return 0;
+}
+
+static int admin_stream_del(const struct nlattr **tb, const char **err)
+{
+	char name[BPFC_STREAM_NAME_LEN];
+	int s, r, i;
+
+	if (bpfc_get_stream_name(tb, name, err))
+		return -EINVAL;
+	s = stream_find(name);
+	if (s < 0) {
+		*err = "unknown stream";
+		return -ENOENT;
+	}
+	if (sops->del_stream(store, name)) {
+		*err = "cannot update the store";
+		return -EIO;
+	}
+	for (r = 0; r < POL_MAX_RELAYS; r++)
+		if (streams[s].pol.feeder[r] != POL_NONE)
+			send_stream_del(r, name);
+	for (i = 0; i < MAX_SUBS; i++)
+		if (subs[i].used && subs[i].stream == s)
+			subs[i].used = false;
+	streams[s].used = false;
+	ops_kick();
+	return 0;
+}
+
+static int admin_sub_add(const struct nlattr **tb, const char **err)
+{
+	static struct pol_action acts[POL_MAX_ACTIONS];
+	struct bpfc_sub_spec spec;
+	struct pol_fleet fleet;
+	int s, i, relay, n_acts = 0, dev_sub[1];
+	bool over;
+
+	if (bpfc_get_sub_spec(tb, &spec, err))
+		return -EINVAL;
+	s = stream_find(spec.stream);
+	if (s < 0) {
+		*err = "unknown stream";
+		return -ENOENT;
+	}
+	*err = bpfc_subscriber_invalid(&spec.ep);
+	if (*err)
+		return -EINVAL;
+	if (sub_find(s, &spec.ep) >= 0)
+		return 0;	/* idempotent */
+	for (i = 0; i < MAX_SUBS && subs[i].used; i++)
+		;
+	if (i == MAX_SUBS) {
+		*err = "subscription table full";
+		return -ENOSPC;
+	}
+	fleet_build(&fleet);
+	dev_sub[0] = i;
+	subs[i].stream = s;
+	subs[i].ep = spec.ep;
+	relay = pol_place_device(&fleet, &streams[s].pol, 0, now_s(), acts, &n_acts, &over);
+	if (relay == POL_NONE) {
+		*err = "no relay carries this stream";
+		return -ENXIO;
+	}
+	subs[i].used = true;
+	subs[i].relay = relay;
+	if (over)
+		pr_warn("stream %s: no relay with room; %s goes above the threshold on %s\n",
+			spec.stream, "a device", relays[relay].id);
+	sops->begin(store);
+	apply_actions(s, acts, n_acts, dev_sub);
+	store_stream_subs(s);
+	if (sops->commit(store)) {
+		*err = "cannot store the subscription";
+		return -EIO;
+	}
+	ops_kick();
+	return 0;
+}
+
+static int admin_sub_del(const struct nlattr **tb, const char **err)
+{
+	struct bpfc_sub_spec spec;
+	int s, i;
+
+	if (bpfc_get_sub_spec(tb, &spec, err))
+		return -EINVAL;
+	s = stream_find(spec.stream);
+	if (s < 0) {
+		*err = "unknown stream";
+		return -ENOENT;
+	}
+	i = sub_find(s, &spec.ep);
+	if (i < 0) {
+		*err = "no such subscriber on this stream";
+		return -ENOENT;
+	}
+	if (sops->del_sub(store, spec.stream, &spec.ep)) {
+		*err = "cannot update the store";
+		return -EIO;
+	}
+	device_spec(i, &spec);
+	send_sub(subs[i].relay, &spec, false);
+	streams[s].pol.devices[subs[i].relay]--;
+	subs[i].used = false;
+	ops_kick();
+	try_release(s);
+	return 0;
+}
+
+static int admin_thresholds(const struct nlattr **tb, const char **err)
+{
+	const struct nlattr *th[BPFC_TH_MAX + 1];
+	char name[BPFC_STREAM_NAME_LEN];
+	struct pol_thresholds t = {};
+	int s;
+
+	if (bpfc_get_stream_name(tb, name, err))
+		return -EINVAL;
+	s = stream_find(name);
+	if (s < 0) {
+		*err = "unknown stream";
+		return -ENOENT;
+	}
+	if (!tb[BPFC_A_THRESHOLDS] ||
+	    bpfc_nest_parse(tb[BPFC_A_THRESHOLDS], bpfc_th_policy, BPFC_TH_MAX, th, err)) {
+		*err = *err ? *err : "thresholds missing";
+		return -EINVAL;
+	}
+	t.offload_above = th[BPFC_TH_OFFLOAD_ABOVE] ? mnl_attr_get_u32(th[BPFC_TH_OFFLOAD_ABOVE]) : 0;
+	t.offload_above_mbps = th[BPFC_TH_OFFLOAD_ABOVE_MBPS] ?
+				       mnl_attr_get_u32(th[BPFC_TH_OFFLOAD_ABOVE_MBPS]) : 0;
+	t.cease_below = th[BPFC_TH_CEASE_BELOW] ? mnl_attr_get_u32(th[BPFC_TH_CEASE_BELOW]) : 0;
+	t.hold_s = th[BPFC_TH_HOLD] ? mnl_attr_get_u32(th[BPFC_TH_HOLD]) : 0;
+	*err = pol_thresholds_invalid(&t);
+	if (*err)
+		return -EINVAL;
+	streams[s].rec.th = t;
+	if (sops->put_stream(store, &streams[s].rec)) {
+		*err = "cannot store the thresholds";
+		return -EIO;
+	}
+	streams[s].pol.th = t;
+	return 0;
+}
+
+static void dump(int ci, const struct nlmsghdr *req, bool relays_only)
+{
+	static char buf[BPFC_MSG_MAX];
+	struct nlmsghdr *nlh;
+	struct nlattr *nest;
+	int r, s, i, x, ret = 0;
+
+#define SEND() (ret = ret ? ret : msg_send(conns[ci].fd, nlh, nlh->nlmsg_len, 2000))
+	for (r = 0; r < POL_MAX_RELAYS; r++) {
+		__u32 n_streams = 0, n_subs = 0;
+
+		if (!relays[r].used)
+			continue;
+		for (s = 0; s < MAX_STREAMS; s++)
+			n_streams += streams[s].used && streams[s].pol.feeder[r] != POL_NONE;
+		for (i = 0; i < MAX_SUBS; i++)
+			n_subs += subs[i].used && subs[i].relay == r;
+		nlh = bpfc_msg_start(buf, BPFC_MSG_RELAY_INFO, NLM_F_MULTI, req->nlmsg_seq);
+		mnl_attr_put_strz(nlh, BPFC_A_RELAY_ID, relays[r].id);
+		mnl_attr_put_u8(nlh, BPFC_A_CONNECTED, relay_live(r));
+		mnl_attr_put_u32(nlh, BPFC_A_COUNT_STREAMS, n_streams);
+		mnl_attr_put_u32(nlh, BPFC_A_COUNT_SUBS, n_subs);
+		SEND();
+	}
+	for (s = 0; !relays_only && s < MAX_STREAMS; s++) {
+		const struct m_stream *st = &streams[s];
+
+		if (!st->used)
+			continue;
+		nlh = bpfc_msg_start(buf, BPFC_MSG_STREAM, NLM_F_MULTI, req->nlmsg_seq);
+		bpfc_put_stream_spec(nlh, &st->rec.spec);
+		mnl_attr_put_strz(nlh, BPFC_A_ORIGIN, relays[st->pol.origin].id);
+		nest = mnl_attr_nest_start(nlh, BPFC_A_THRESHOLDS);
+		mnl_attr_put_u32(nlh, BPFC_TH_OFFLOAD_ABOVE, st->pol.th.offload_above);
+		mnl_attr_put_u32(nlh, BPFC_TH_OFFLOAD_ABOVE_MBPS, st->pol.th.offload_above_mbps);
+		mnl_attr_put_u32(nlh, BPFC_TH_CEASE_BELOW, st->pol.th.cease_below);
+		mnl_attr_put_u32(nlh, BPFC_TH_HOLD, st->pol.th.hold_s);
+		mnl_attr_nest_end(nlh, nest);
+		SEND();
+		for (x = 0; x < POL_MAX_RELAYS; x++) {
+			if (x == st->pol.origin || st->pol.feeder[x] == POL_NONE)
+				continue;
+			nlh = bpfc_msg_start(buf, BPFC_MSG_PEER, NLM_F_MULTI, req->nlmsg_seq);
+			mnl_attr_put_strz(nlh, BPFC_A_STREAM_NAME, st->rec.spec.name);
+			mnl_attr_put_strz(nlh, BPFC_A_FROM, relays[st->pol.feeder[x]].id);
+			mnl_attr_put_strz(nlh, BPFC_A_TO, relays[x].id);
+			SEND();
+		}
+		for (i = 0; i < MAX_SUBS; i++) {
+			struct bpfc_sub_spec spec;
+
+			if (!subs[i].used || subs[i].stream != s)
+				continue;
+			device_spec(i, &spec);
+			nlh = bpfc_msg_start(buf, BPFC_MSG_SUB, NLM_F_MULTI, req->nlmsg_seq);
+			bpfc_put_sub_spec(nlh, &spec);
+			mnl_attr_put_strz(nlh, BPFC_A_RELAY, relays[subs[i].relay].id);
+			SEND();
+		}
+	}
+	nlh = bpfc_put_done(buf, req->nlmsg_seq);
+	SEND();
+#undef SEND
+	if (ret)
+		conn_close(ci);
+}
+
+static void handle_admin(int ci, const struct nlmsghdr *nlh)
+{
+	const struct nlattr *tb[BPFC_A_MAX + 1];
+	const char *err = NULL;
+	int ret;
+
+	ret = bpfc_msg_parse(nlh, bpfc_msg_policy, BPFC_A_MAX, tb, &err);
+	if (ret) {
+		reply(ci, nlh, ret, err);
+		return;
+	}
+	switch (nlh->nlmsg_type) {
+	case BPFC_MSG_STREAM_ADD:
+		ret = admin_stream_add(tb, &err);
+		break;
+	case BPFC_MSG_STREAM_DEL:
+		ret = admin_stream_del(tb, &err);
+		break;
+	case BPFC_MSG_SUB_ADD:
+		ret = admin_sub_add(tb, &err);
+		break;
+	case BPFC_MSG_SUB_DEL:
+		ret = admin_sub_del(tb, &err);
+		break;
+	case BPFC_MSG_THRESHOLDS_SET:
+		ret = admin_thresholds(tb, &err);
+		break;
+	case BPFC_MSG_STATUS_GET:
+	case BPFC_MSG_RELAYS_GET:
+		dump(ci, nlh, nlh->nlmsg_type == BPFC_MSG_RELAYS_GET);
+		return;
+	case BPFC_MSG_HEARTBEAT:
+		ret = 0;
+		break;
+	default:
+		ret = -EOPNOTSUPP;
+		err = "unknown message type";
+		break;
+	}
+	reply(ci, nlh, ret, ret ? err : NULL);
+}
+
+static void conn_input(int ci)
+{
+	struct conn *c = &conns[ci];
+	const struct nlmsghdr *nlh;
+	int n, err;
+
+	n = msg_rx_fill(&c->rx, c->fd);
+	if (n == 0 || (n < 0 && n != -EAGAIN)) {
+		conn_close(ci);
+		return;
+	}
+	c->last_rx_ms = now_ms();
+	while (c->fd >= 0 && (nlh = msg_rx_next(&c->rx, &err))) {
+		if (!c->role) {
+			const struct nlattr *tb[BPFC_A_MAX + 1];
+			const char *perr;
+
+			if (nlh->nlmsg_type != BPFC_MSG_HELLO ||
+			    bpfc_msg_parse(nlh, bpfc_msg_policy, BPFC_A_MAX, tb, &perr)) {
+				reply(ci, nlh, -EPROTO, "HELLO must come first");
+				conn_close(ci);
+				return;
+			}
+			if (handle_hello(ci, nlh, tb))
+				conn_close(ci);
+			continue;
+		}
+		if (c->role == BPFC_ROLE_AGENT)
+			handle_agent(ci, nlh);
+		else
+			handle_admin(ci, nlh);
+	}
+	if (c->fd >= 0 && err) {
+		pr_warn("a peer sent a %s message; closing its connection\n",
+			err == -EMSGSIZE ? "too large" : "malformed");
+		conn_close(ci);
+	}
+}
+
+/* ---- state from the store ------------------------------------------------- */
+
+static int load_stream(void *ctx, const struct store_stream *rec)
+{
+	int s, origin = relay_find(rec->origin, true);
+
+	for (s = 0; s < MAX_STREAMS && streams[s].used; s++)
+		;
+	if (s == MAX_STREAMS || origin < 0)
+		return -ENOSPC;
+	streams[s].used = true;
+	streams[s].rec = *rec;
+	pol_stream_init(&streams[s].pol, origin, &rec->th);
+	return 0;
+}
+
+static int load_peer(void *ctx, const struct store_peer *p)
+{
+	int s = stream_find(p->stream), from = relay_find(p->from, true), to = relay_find(p->to, true);
+
+	if (s >= 0 && from >= 0 && to >= 0)
+		streams[s].pol.feeder[to] = from;
+	return 0;
+}
+
+static int load_sub(void *ctx, const struct store_sub *rec)
+{
+	int s = stream_find(rec->stream), r = relay_find(rec->relay, true), i;
+
+	for (i = 0; i < MAX_SUBS && subs[i].used; i++)
+		;
+	if (s < 0 || r < 0 || i == MAX_SUBS)
+		return 0;
+	subs[i].used = true;
+	subs[i].stream = s;
+	subs[i].ep = rec->ep;
+	subs[i].relay = r;
+	streams[s].pol.devices[r]++;
+	return 0;
+}
+
+static int load_relay(void *ctx, const struct store_relay *sr)
+{
+	int r = relay_find(sr->id, true);
+
+	if (r < 0)
+		return -ENOSPC;
+	relays[r].has4 = sr->has4;
+	relays[r].has6 = sr->has6;
+	relays[r].a4 = sr->a4;
+	relays[r].a6 = sr->a6;
+	relays[r].max_subs = sr->max_subs;
+	relays[r].max_mbps = sr->max_mbps;
+	return 0;
+}
+
+/* ---- main ------------------------------------------------------------------ */
+
+static int listen_on(const char *endpoint)
+{
+	struct bpfc_endpoint ep;
+	struct sockaddr_storage ss = {};
+	socklen_t sl;
+	int fd, one = 1;
+
+	if (bpfc_parse_endpoint(endpoint, &ep))
+		return -EINVAL;
+	if (ep.family == BPFC_AF_INET) {
+		struct sockaddr_in *s4 = (void *)&ss;
+
+		s4->sin_family = AF_INET;
+		s4->sin_port = htons(ep.port);
+		s4->sin_addr.s_addr = ep.addr.v4;
+		sl = sizeof(*s4);
+	} else {
+		struct sockaddr_in6 *s6 = (void *)&ss;
+
+		s6->sin6_family = AF_INET6;
+		s6->sin6_port = htons(ep.port);
+		memcpy(&s6->sin6_addr, ep.addr.v6, 16);
+		sl = sizeof(*s6);
+	}
+	fd = socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -errno;
+	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	if (bind(fd, (struct sockaddr *)&ss, sl) || listen(fd, 64)) {
+		int err = -errno;
+
+		close(fd);
+		return err;
+	}
+	return fd;
+}
+
+static void accept_conn(int lfd)
+{
+	int fd = accept4(lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC), i;
+	struct epoll_event ev = { .events = EPOLLIN };
+
+	if (fd < 0)
+		return;
+	for (i = 0; i < MAX_CONNS && conns[i].fd >= 0; i++)
+		;
+	if (i == MAX_CONNS) {
+		close(fd);
+		return;
+	}
+	memset(&conns[i], 0, offsetof(struct conn, rx));
+	conns[i].fd = fd;
+	conns[i].relay = -1;
+	conns[i].last_rx_ms = now_ms();
+	conns[i].rx.len = conns[i].rx.off = 0;
+	ev.data.u32 = i;
+	epoll_ctl(epfd, EPOLL_CTL_ADD, fd, &ev);
+}
+
+/* Half-open connections, instruction timeouts, and releases whose hold ran out. */
+static void tick(void)
+{
+	int i;
+
+	for (i = 0; i < MAX_CONNS; i++) {
+		if (conns[i].fd >= 0 && conns[i].role == BPFC_ROLE_AGENT &&
+		    now_ms() - conns[i].last_rx_ms > BPFC_DEAD_MS) {
+			pr_warn("relay %s silent for %d ms; closing\n", relays[conns[i].relay].id,
+				BPFC_DEAD_MS);
+			conn_close(i);
+		}
+	}
+	ops_kick();
+	for (i = 0; i < MAX_STREAMS; i++)
+		if (streams[i].used && ops_head == ops_tail)
+			try_release(i);
+}
+
+static const char usage[] =
+	"Usage: bpfcast-manager --listen ADDR:PORT --db PATH [-v]\n"
+	"Keeps the fleet's streams, subscriptions and thresholds in the SQLite file\n"
+	"at PATH and steers the agents that connect to ADDR:PORT.\n";
+
+int main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "listen", required_argument, NULL, 'l' }, { "db", required_argument, NULL, 'd' },
+		{ "verbose", no_argument, NULL, 'v' }, { "help", no_argument, NULL, 'h' }, {}
+	};
+	static const struct store_visitor loader = { load_stream, load_sub, load_peer, load_relay };
+	const char *listen_addr = NULL, *db = NULL;
+	struct epoll_event ev = { .events = EPOLLIN }, evs[32];
+	int opt, lfd, sfd, i, verbose = 0;
+	__u64 last_tick = 0;
+	char err[256];
+	sigset_t set;
+
+	bpfc_log_init("bpfcast-manager", LOG_LVL_INFO);
+	while ((opt = getopt_long(argc, argv, "vh", opts, NULL)) != -1) {
+		switch (opt) {
+		case 'l': listen_addr = optarg; break;
+		case 'd': db = optarg; break;
+		case 'v': verbose++; break;
+		case 'h': fputs(usage, stdout); return 0;
+		default: fputs(usage, stderr); return 1;
+		}
+	}
+	bpfc_log_init("bpfcast-manager", LOG_LVL_INFO + verbose);
+	if (!listen_addr || !db || optind < argc) {
+		pr_warn("need --listen ADDR:PORT and --db PATH; see --help\n");
+		return 1;
+	}
+	for (i = 0; i < MAX_CONNS; i++)
+		conns[i].fd = -1;
+	store = sops->open(db, err, sizeof(err));
+	if (!store) {
+		pr_warn("cannot open the store: %s\n", err);
+		return 1;
+	}
+	if (sops->load(store, &loader, NULL)) {
+		pr_warn("cannot read the store %s\n", db);
+		return 1;
+	}
+	lfd = listen_on(listen_addr);
+	if (lfd < 0) {
+		pr_warn("cannot listen on %s: %s\n", listen_addr, strerror(-lfd));
+		return 1;
+	}
+	sigemptyset(&set);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGTERM);
+	sigprocmask(SIG_BLOCK, &set, NULL);
+	sfd = signalfd(-1, &set, SFD_CLOEXEC);
+	epfd = epoll_create1(EPOLL_CLOEXEC);
+	ev.data.u32 = MAX_CONNS;
+	epoll_ctl(epfd, EPOLL_CTL_ADD, lfd, &ev);
+	ev.data.u32 = MAX_CONNS + 1;
+	epoll_ctl(epfd, EPOLL_CTL_ADD, sfd, &ev);
+	pr_info("listening on %s, state in %s\n", listen_addr, db);
+
+	for (;;) {
+		int n = epoll_wait(epfd, evs, 32, 250);
+
+		for (i = 0; i < n; i++) {
+			__u32 id = evs[i].data.u32;
+
+			if (id == MAX_CONNS)
+				accept_conn(lfd);
+			else if (id == MAX_CONNS + 1)
+				goto out;
+			else if (conns[id].fd >= 0)
+				conn_input(id);
+		}
+		if (now_ms() - last_tick >= 500) {
+			last_tick = now_ms();
+			tick();
+		}
+	}
+out:
+	pr_info("stopping; agents keep forwarding on their last state\n");
+	sops->close(store);
+	return 0;
+}
