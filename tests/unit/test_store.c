@@ -18,7 +18,8 @@ struct seen {
 	struct store_stream streams[4];
 	struct store_sub subs[8];
 	struct store_peer peers[4];
-	int n_streams, n_subs, n_peers;
+	struct store_relay relays[4];
+	int n_streams, n_subs, n_peers, n_relays;
 };
 
 static int on_stream(void *ctx, const struct store_stream *s)
@@ -45,7 +46,17 @@ static int on_peer(void *ctx, const struct store_peer *p)
 	return 0;
 }
 
-static const struct store_visitor visitor = { on_stream, on_sub, on_peer };
+static int on_relay(void *ctx, const struct store_relay *r)
+{
+	struct seen *x = ctx;
+
+	x->relays[x->n_relays++] = *r;
+	return 0;
+}
+
+static const struct store_visitor visitor = {
+	.stream = on_stream, .sub = on_sub, .peer = on_peer, .relay = on_relay,
+};
 
 static int setup(void **state)
 {
@@ -83,9 +94,12 @@ static void restart_round_trip(void **state)
 					  .cease_below = 3, .hold_s = 5 } };
 	struct store_sub sub = { .stream = "news", .relay = "relay-b" };
 	struct store_peer peer = { .stream = "news", .from = "relay-a", .to = "relay-b" };
+	struct store_relay relay = { .id = "relay-b", .has4 = true, .max_subs = 900, .max_mbps = 40 };
 	struct seen seen = {};
 	struct store *st = open_store();
+	__u8 fam;
 
+	bpfc_parse_addr("198.18.7.7", &fam, &relay.a4);
 	strcpy(s.spec.name, "news");
 	bpfc_parse_endpoint("239.255.0.1:5000", &s.spec.ingest);
 	bpfc_parse_prefix("198.18.0.0/24", &s.spec.source);
@@ -97,6 +111,7 @@ static void restart_round_trip(void **state)
 	assert_int_equal(ops->put_stream(st, &s), 0);
 	assert_int_equal(ops->put_peer(st, &peer), 0);
 	assert_int_equal(ops->put_sub(st, &sub), 0);
+	assert_int_equal(ops->put_relay(st, &relay), 0);
 	assert_int_equal(ops->commit(st), 0);
 	ops->close(st);
 
@@ -111,6 +126,11 @@ static void restart_round_trip(void **state)
 	assert_string_equal(seen.subs[0].relay, "relay-b");
 	assert_int_equal(seen.n_peers, 1);
 	assert_string_equal(seen.peers[0].to, "relay-b");
+	assert_int_equal(seen.n_relays, 1);
+	assert_string_equal(seen.relays[0].id, "relay-b");
+	assert_true(seen.relays[0].has4 && !seen.relays[0].has6);
+	assert_int_equal(seen.relays[0].a4.v4, relay.a4.v4);
+	assert_int_equal(seen.relays[0].max_subs, 900);
 	ops->close(st);
 }
 
