@@ -66,6 +66,7 @@ enum bpfc_attr {
 	BPFC_A_CONNECTED,	/* u8 */
 	BPFC_A_COUNT_STREAMS,	/* u32 */
 	BPFC_A_COUNT_SUBS,	/* u32 */
+	BPFC_A_CAPS,		/* u32: enum bpfc_cap bits the sender supports */
 	__BPFC_A_MAX,
 };
 #define BPFC_A_MAX (__BPFC_A_MAX - 1)
@@ -101,6 +102,16 @@ enum bpfc_role {
 	BPFC_ROLE_AGENT = 1,
 	BPFC_ROLE_ADMIN = 2,
 };
+
+/* Capabilities, exchanged in HELLO. A manager refuses an agent lacking one it needs. */
+enum bpfc_cap {
+	BPFC_CAP_FANOUT = 1 << 0,	/* STREAM/SUB instructions applied to BPF maps */
+	BPFC_CAP_PEER = 1 << 1,		/* PEER subscribers (relay to relay) */
+	BPFC_CAP_REPORT = 1 << 2,	/* REPORT of traffic conditions */
+	BPFC_CAP_THRESHOLDS = 1 << 3,	/* STREAM_ADD may carry A_THRESHOLDS for immediate REPORTs */
+};
+#define BPFC_CAPS_AGENT (BPFC_CAP_FANOUT | BPFC_CAP_PEER | BPFC_CAP_REPORT | BPFC_CAP_THRESHOLDS)
+#define BPFC_CAPS_NEEDED (BPFC_CAP_FANOUT | BPFC_CAP_PEER)
 
 enum bpfc_th_attr {
 	BPFC_TH_UNSPEC,

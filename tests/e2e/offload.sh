@@ -18,7 +18,7 @@ RATE=${OFFLOAD_RATE:-400}
 MANAGER=$BUILD/bpfcast-manager
 
 set -e
-for n in $LAN $SRC $MGR $SINK $P-ra $P-rb $P-rc; do netns $n; done
+for n in $LAN $SRC $MGR $SINK $P-ra $P-rb $P-rc $P-rd; do netns $n; done
 ip -n $LAN link add br0 type bridge
 ip -n $LAN link set br0 up
 attach() { # NS DEV ADDR: a host on the LAN bridge
@@ -31,6 +31,7 @@ attach $MGR $P-m0 198.18.60.2/24
 attach $P-ra $P-a0 198.18.60.11/24
 attach $P-rb $P-b0 198.18.60.12/24
 attach $P-rc $P-c0 198.18.60.13/24
+attach $P-rd $P-e0 198.18.60.14/24
 attach $SINK $P-d0 198.18.60.101/24
 for i in 2 3 4 5 6 7; do addr $SINK $P-d0 198.18.60.10$i/24; done
 set +e
@@ -74,6 +75,39 @@ expect_error "an unknown origin relay is refused" "unknown relay" \
 	ctl stream add other --origin rz --ingest 198.18.60.11:5001
 expect_error "an unreachable manager is reported" "cannot reach the manager" \
 	ip netns exec $MGR "$CTL" --manager 198.18.60.2:7499 status
+
+# A second agent claiming relay id ra is refused, clearly; the first keeps its place.
+start_agent $P-rd /sys/fs/bpf/$P-rd "$_tmp/rd.sock" "$_tmp/rd.log" -i $P-e0 \
+	--manager $MGR_ADDR --id ra
+sleep 1
+grep -q "refused relay ra: a relay with this id is already connected" "$_tmp/rd.log" &&
+	ok "a second agent with a connected relay's id is refused" ||
+	fail "duplicate relay id: $(tail -3 "$_tmp/rd.log")"
+{ kill "$AGENT_PID" && wait "$AGENT_PID"; } 2>/dev/null
+nsenter --net=/run/netns/$P-rd "$AGENT" --detach --pin-dir /sys/fs/bpf/$P-rd >/dev/null 2>&1
+
+# Bad peers are cut off one by one; the manager keeps serving.
+ip netns exec $MGR python3 - <<'EOF' && ok "a message before HELLO, a bad version and an oversized message each close only that connection" || fail "manager input checks"
+import socket, struct, sys
+def conn():
+    return socket.create_connection(("198.18.60.2", 7400), timeout=3)
+def answer(s):
+    d = s.recv(4096)
+    return struct.unpack("=IHHIIi", d[:20]) if d else None
+# 1: not HELLO first
+s = conn(); s.sendall(struct.pack("=IHHII", 16, 0x12, 1, 7, 0))
+a = answer(s); assert a and a[1] == 2 and a[5] < 0, a
+assert s.recv(100) == b""
+# 2: HELLO with a wrong version (attribute VERSION=9 u32, ROLE=10 u8)
+hello = struct.pack("=HHI", 8, 9, 99) + struct.pack("=HHBxxx", 5, 10, 2)
+s = conn(); s.sendall(struct.pack("=IHHII", 16 + len(hello), 0x18, 1, 8, 0) + hello)
+a = answer(s); assert a and a[5] < 0, a
+# 3: a length over the maximum
+s = conn(); s.sendall(struct.pack("=IHHII", 1 << 20, 0x18, 1, 9, 0))
+assert s.recv(100) == b""
+EOF
+ctl relays | grep -q "^ra .*yes" && ok "the manager still serves, ra still connected" ||
+	fail "manager after bad peers"
 
 bg ip netns exec $SINK "$UDPSINK" --idle-ms 3000 --max-ms 120000 --size 1316 \
 	--ready "$_tmp/ready" "${DEV[@]}" >"$_tmp/sink.out"

@@ -35,6 +35,9 @@ struct agent_stream {
 	int n_subs;
 	int cap_subs;
 	bool dirty;		/* registry changed; list not yet published */
+	__u32 th_devices;	/* manager's offload_above: report at once when crossed */
+	__u32 th_mbps;
+	bool over;		/* above a threshold at the last report */
 	struct stream_rate rate;
 };
 

@@ -180,6 +180,21 @@ static void dump_status(struct agent *a, struct outbuf *o, const struct nlmsghdr
 	out_commit(o, bpfc_put_done(out_next(o), req->nlmsg_seq));
 }
 
+/* The manager's thresholds for a stream, so a crossing is reported at once. */
+static int set_thresholds(struct agent *a, const char *name, const struct nlattr *nest,
+			  const char **err)
+{
+	const struct nlattr *th[BPFC_TH_MAX + 1];
+	struct agent_stream *s = state_stream_by_name(a, name, NULL);
+
+	if (!s || bpfc_nest_parse(nest, bpfc_th_policy, BPFC_TH_MAX, th, err))
+		return -EINVAL;
+	s->th_devices = th[BPFC_TH_OFFLOAD_ABOVE] ? mnl_attr_get_u32(th[BPFC_TH_OFFLOAD_ABOVE]) : 0;
+	s->th_mbps = th[BPFC_TH_OFFLOAD_ABOVE_MBPS] ?
+			     mnl_attr_get_u32(th[BPFC_TH_OFFLOAD_ABOVE_MBPS]) : 0;
+	return 0;
+}
+
 static void handle_request(struct agent *a, struct outbuf *o, const struct nlmsghdr *req)
 {
 	const struct nlattr *tb[BPFC_A_MAX + 1];
@@ -203,6 +218,8 @@ static void handle_request(struct agent *a, struct outbuf *o, const struct nlmsg
 		ret = bpfc_get_stream_spec(tb, &stream, &err);
 		if (!ret)
 			ret = state_stream_add(a, &stream, &err);
+		if (!ret && tb[BPFC_A_THRESHOLDS])
+			ret = set_thresholds(a, stream.name, tb[BPFC_A_THRESHOLDS], &err);
 		break;
 	case BPFC_MSG_STREAM_DEL:
 		ret = bpfc_get_stream_name(tb, name, &err);

@@ -82,6 +82,7 @@ static int mgr_greet(struct agent *a)
 	mnl_attr_put_u32(nlh, BPFC_A_VERSION, BPFC_PROTO_VERSION);
 	mnl_attr_put_u8(nlh, BPFC_A_ROLE, BPFC_ROLE_AGENT);
 	mnl_attr_put_strz(nlh, BPFC_A_RELAY_ID, a->relay_id);
+	mnl_attr_put_u32(nlh, BPFC_A_CAPS, BPFC_CAPS_AGENT);
 	err = send_msg(a, nlh);
 	if (err)
 		return err;
@@ -189,6 +190,31 @@ void mgr_io(struct agent *a, __u32 events)
 		mgr_drop(a, "it sent a malformed message");
 }
 
+/* Did any stream cross its thresholds since the last report? */
+static bool threshold_crossed(struct agent *a)
+{
+	bool crossed = false;
+	int id, i;
+
+	for (id = 0; id < BPFC_MAX_STREAMS; id++) {
+		struct agent_stream *s = &a->streams[id];
+		__u32 devices = 0;
+		bool over;
+
+		if (!s->used || (!s->th_devices && !s->th_mbps))
+			continue;
+		for (i = 0; i < s->n_subs; i++)
+			devices += a->subs[s->subs[i]].kind == BPFC_SUB_DEVICE;
+		over = (s->th_devices && devices > s->th_devices) ||
+		       (s->th_mbps && s->rate.tx_bps / 1000000 > s->th_mbps);
+		if (over != s->over) {
+			s->over = over;
+			crossed = true;
+		}
+	}
+	return crossed;
+}
+
 void mgr_tick(struct agent *a)
 {
 	struct mgr_conn *m = a->mgr;
@@ -208,7 +234,7 @@ void mgr_tick(struct agent *a)
 		mgr_drop(a, "silent (half-open connection)");
 		return;
 	}
-	if (now - m->last_report_ms >= BPFC_HEARTBEAT_MS) {
+	if (now - m->last_report_ms >= BPFC_HEARTBEAT_MS || threshold_crossed(a)) {
 		struct nlmsghdr *nlh = bpfc_msg_start(buf, BPFC_MSG_HEARTBEAT,
 						      NLM_F_REQUEST | NLM_F_ACK, ++m->seq);
 

@@ -248,10 +248,20 @@ static struct nlmsghdr *instr(char *buf, __u16 type)
 
 static void send_stream_add(int r, const struct bpfc_stream_spec *spec)
 {
+	int s = stream_find(spec->name);
 	char buf[512];
 	struct nlmsghdr *nlh = instr(buf, BPFC_MSG_STREAM_ADD);
 
 	bpfc_put_stream_spec(nlh, spec);
+	/* So the agent reports at once when it crosses them. */
+	if (s >= 0 && streams[s].pol.th.offload_above) {
+		struct nlattr *nest = mnl_attr_nest_start(nlh, BPFC_A_THRESHOLDS);
+
+		mnl_attr_put_u32(nlh, BPFC_TH_OFFLOAD_ABOVE, streams[s].pol.th.offload_above);
+		mnl_attr_put_u32(nlh, BPFC_TH_OFFLOAD_ABOVE_MBPS,
+				 streams[s].pol.th.offload_above_mbps);
+		mnl_attr_nest_end(nlh, nest);
+	}
 	op_push(r, nlh);
 }
 
@@ -588,6 +598,11 @@ static int handle_hello(int ci, const struct nlmsghdr *nlh, const struct nlattr 
 		reply(ci, nlh, -EINVAL, "unknown role or relay id missing");
 		return -1;
 	}
+	if (!tb[BPFC_A_CAPS] ||
+	    (mnl_attr_get_u32(tb[BPFC_A_CAPS]) & BPFC_CAPS_NEEDED) != BPFC_CAPS_NEEDED) {
+		reply(ci, nlh, -EOPNOTSUPP, "agent lacks a needed capability (fan-out, peers)");
+		return -1;
+	}
 	r = relay_find(id, true);
 	if (r < 0) {
 		reply(ci, nlh, -ENOSPC, "too many relays");
@@ -878,7 +893,7 @@ static int admin_thresholds(const struct nlattr **tb, const char **err)
 	const struct nlattr *th[BPFC_TH_MAX + 1];
 	char name[BPFC_STREAM_NAME_LEN];
 	struct pol_thresholds t = {};
-	int s;
+	int s, r;
 
 	if (bpfc_get_stream_name(tb, name, err))
 		return -EINVAL;
@@ -906,6 +921,14 @@ static int admin_thresholds(const struct nlattr **tb, const char **err)
 		return -EIO;
 	}
 	streams[s].pol.th = t;
+	/* Tell the relays carrying it; STREAM_ADD of the same stream only updates them. */
+	for (r = 0; r < POL_MAX_RELAYS; r++) {
+		struct bpfc_stream_spec spec;
+
+		if (streams[s].pol.feeder[r] != POL_NONE && stream_spec_at(s, r, &spec))
+			send_stream_add(r, &spec);
+	}
+	ops_kick();
 	return 0;
 }
 
