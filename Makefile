@@ -55,7 +55,7 @@ all: $(BINS)
 
 help:
 	@echo 'Targets:'
-	@echo '  all (default)  build bpfcast-agent, bpfcastctl and the BPF object into $(OUTPUT)/'
+	@echo '  all (default)  build bpfcast-agent, bpfcast-manager, bpfcastctl and the BPF object'
 	@echo '  test           build and run every test (unit, BPF, end-to-end; root for the last two)'
 	@echo '  test-unit      cmocka unit tests only'
 	@echo '  test-bpf       BPF_PROG_TEST_RUN program tests (root)'
@@ -178,7 +178,7 @@ vmlinux:
 install: all
 	install -d $(DESTDIR)$(PREFIX)/sbin $(DESTDIR)$(PREFIX)/bin \
 		$(DESTDIR)/lib/systemd/system $(DESTDIR)/etc/bpfcast
-	install -m 0755 $(OUTPUT)/bpfcast-agent $(DESTDIR)$(PREFIX)/sbin/
+	install -m 0755 $(OUTPUT)/bpfcast-agent $(OUTPUT)/bpfcast-manager $(DESTDIR)$(PREFIX)/sbin/
 	install -m 0755 $(OUTPUT)/bpfcastctl $(DESTDIR)$(PREFIX)/bin/
 	sed 's|@SBINDIR@|$(PREFIX)/sbin|' dist/bpfcast-agent.service > \
 		$(DESTDIR)/lib/systemd/system/bpfcast-agent.service
