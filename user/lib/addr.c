@@ -5,6 +5,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include "addr.h"
 
 int bpfc_parse_u32(const char *s, __u32 min, __u32 max, __u32 *out)
@@ -120,6 +122,26 @@ int bpfc_parse_prefix(const char *s, struct bpfc_prefix *pfx)
 	pfx->plen = plen;
 	mask_prefix(pfx);
 	return 0;
+}
+
+unsigned int bpfc_endpoint_sockaddr(const struct bpfc_endpoint *ep, struct sockaddr_storage *ss)
+{
+	memset(ss, 0, sizeof(*ss));
+	if (ep->family == BPFC_AF_INET) {
+		struct sockaddr_in *s4 = (struct sockaddr_in *)ss;
+
+		s4->sin_family = AF_INET;
+		s4->sin_port = htons(ep->port);
+		s4->sin_addr.s_addr = ep->addr.v4;
+		return sizeof(*s4);
+	} else {
+		struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)ss;
+
+		s6->sin6_family = AF_INET6;
+		s6->sin6_port = htons(ep->port);
+		memcpy(&s6->sin6_addr, ep->addr.v6, 16);
+		return sizeof(*s6);
+	}
 }
 
 const char *bpfc_addr_str(__u8 family, const union bpfc_addr *addr, char *buf, size_t len)

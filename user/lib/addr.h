@@ -29,6 +29,10 @@ int bpfc_parse_prefix(const char *s, struct bpfc_prefix *pfx);
 int bpfc_parse_port(const char *s, __u16 *port);
 int bpfc_parse_u32(const char *s, __u32 min, __u32 max, __u32 *out);
 
+struct sockaddr_storage;
+/* A socket address for ep; returns its length. */
+unsigned int bpfc_endpoint_sockaddr(const struct bpfc_endpoint *ep, struct sockaddr_storage *ss);
+
 const char *bpfc_addr_str(__u8 family, const union bpfc_addr *addr, char *buf, size_t len);
 const char *bpfc_endpoint_str(const struct bpfc_endpoint *ep, char *buf, size_t len);
 const char *bpfc_prefix_str(const struct bpfc_prefix *pfx, char *buf, size_t len);

@@ -70,27 +70,13 @@ int msg_send(int fd, const void *buf, size_t len, int timeout_ms)
 int msg_connect_tcp(const char *endpoint, int nonblock)
 {
 	struct bpfc_endpoint ep;
-	struct sockaddr_storage ss = {};
+	struct sockaddr_storage ss;
 	socklen_t sl;
 	int fd, one = 1;
 
 	if (bpfc_parse_endpoint(endpoint, &ep))
 		return -EINVAL;
-	if (ep.family == BPFC_AF_INET) {
-		struct sockaddr_in *s4 = (void *)&ss;
-
-		s4->sin_family = AF_INET;
-		s4->sin_port = htons(ep.port);
-		s4->sin_addr.s_addr = ep.addr.v4;
-		sl = sizeof(*s4);
-	} else {
-		struct sockaddr_in6 *s6 = (void *)&ss;
-
-		s6->sin6_family = AF_INET6;
-		s6->sin6_port = htons(ep.port);
-		memcpy(&s6->sin6_addr, ep.addr.v6, 16);
-		sl = sizeof(*s6);
-	}
+	sl = bpfc_endpoint_sockaddr(&ep, &ss);
 	fd = socket(ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC | (nonblock ? SOCK_NONBLOCK : 0), 0);
 	if (fd < 0)
 		return -errno;

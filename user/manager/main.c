@@ -845,8 +845,8 @@ static int admin_sub_add(const struct nlattr **tb, const char **err)
 	subs[i].used = true;
 	subs[i].relay = relay;
 	if (over)
-		pr_warn("stream %s: no relay with room; %s goes above the threshold on %s\n",
-			spec.stream, "a device", relays[relay].id);
+		pr_warn("stream %s: no relay with room and none to bring in (or within hold); "
+			"the device goes above the threshold on %s\n", spec.stream, relays[relay].id);
 	sops->begin(store);
 	apply_actions(s, acts, n_acts, dev_sub);
 	store_stream_subs(s);
@@ -1141,27 +1141,13 @@ static int load_relay(void *ctx, const struct store_relay *sr)
 static int listen_on(const char *endpoint)
 {
 	struct bpfc_endpoint ep;
-	struct sockaddr_storage ss = {};
+	struct sockaddr_storage ss;
 	socklen_t sl;
 	int fd, one = 1;
 
 	if (bpfc_parse_endpoint(endpoint, &ep))
 		return -EINVAL;
-	if (ep.family == BPFC_AF_INET) {
-		struct sockaddr_in *s4 = (void *)&ss;
-
-		s4->sin_family = AF_INET;
-		s4->sin_port = htons(ep.port);
-		s4->sin_addr.s_addr = ep.addr.v4;
-		sl = sizeof(*s4);
-	} else {
-		struct sockaddr_in6 *s6 = (void *)&ss;
-
-		s6->sin6_family = AF_INET6;
-		s6->sin6_port = htons(ep.port);
-		memcpy(&s6->sin6_addr, ep.addr.v6, 16);
-		sl = sizeof(*s6);
-	}
+	sl = bpfc_endpoint_sockaddr(&ep, &ss);
 	fd = socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (fd < 0)
 		return -errno;
