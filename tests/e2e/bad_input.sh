@@ -50,7 +50,7 @@ nothing_attached && [ ! -e $PIN ] && ok "nothing attached or pinned after it" ||
 
 printf 'interface %s\nstream s ingest 198.18.20.1:5000\nsubscriber s 127.0.0.1:6000\n' $P-a \
 	>"$_tmp/bad.conf"
-expect_error "config error names the line and the problem" "line 3: subscriber 127.0.0.1:6000: loopback" \
+expect_error "config error names the line and the problem" "line 3: subscriber 127.0.0.1:6000: refused by deny rule 127.0.0.0/8 (loopback)" \
 	in_ns "$AGENT" -c "$_tmp/bad.conf" --pin-dir $PIN --socket "$SOCK"
 nothing_attached && [ ! -e $PIN ] && ok "nothing attached after a bad config" ||
 	fail "something left behind after a bad config"
@@ -86,17 +86,21 @@ in_ns "$AGENT" --detach --pin-dir $PIN2 >/dev/null 2>&1
 rm -rf $PIN
 
 # The CLI against a running agent.
-start_agent $NS $PIN "$SOCK" "$LOG" -i $P-a -i $P-b || { fail "the agent did not start"; finish "e2e/bad_input"; }
+start_agent $NS $PIN "$SOCK" "$LOG" -i $P-a -i $P-b --deny 198.18.99.0/24 || { fail "the agent did not start"; finish "e2e/bad_input"; }
 C() { "$CTL" --agent "$SOCK" "$@"; }
 C stream add s --ingest 198.18.20.1:5000 || fail "stream add"
 C sub add s 198.18.21.2:6000 || fail "sub add"
 before=$(C status --json)
-expect_error "CLI refuses 0.0.0.0" "0.0.0.0 is not a destination" C sub add s 0.0.0.0:6000
-expect_error "CLI refuses ::" ":: is not a destination" C sub add s "[::]:6000"
+expect_error "CLI refuses 0.0.0.0, naming the rule" "deny rule 0.0.0.0/8 (this network)" C sub add s 0.0.0.0:6000
+expect_error "CLI refuses ::, naming the rule" "deny rule ::/128 (unspecified)" C sub add s "[::]:6000"
+expect_error "mapped IPv4 is refused" "deny rule ::ffff:0.0.0.0/96" C sub add s "[::ffff:198.18.21.2]:6000"
+expect_error "the relay's own address is refused" "own address" C sub add s 198.18.21.1:6000
+expect_error "a --deny prefix of the agent is enforced" "deny rule 198.18.99.0/24 (--deny)" \
+	C sub add s 198.18.99.7:6000
 expect_error "CLI refuses loopback" "loopback" C sub add s 127.0.0.1:6000
 expect_error "CLI refuses port 0" "not ADDR:PORT" C sub add s 198.18.21.2:0
 expect_error "CLI refuses an unbracketed IPv6 endpoint" "not ADDR:PORT" C sub add s 2001:2::1:6000
-expect_error "agent refuses the relay's own ingest" "ingest" C sub add s 198.18.20.1:5000
+expect_error "agent refuses the relay's own ingest address and port" "own address" C sub add s 198.18.20.1:5000
 expect_error "unknown stream" "no such stream" C sub add nope 198.18.21.2:6000
 expect_error "unknown subscriber" "no such subscriber" C sub del s 198.18.21.9:6000
 expect_error "stream redefined with other settings" "other settings" \

@@ -72,6 +72,10 @@ static void refusals(void **state)
 		  "line 3: subscriber 198.18.0.5:9 listed twice" },
 		{ "sample-interval-ms 5\n", "line 1: usage: sample-interval-ms" },
 		{ "a b c d e f g h i j k l m n o p q\n", "too many words" },
+		{ "deny 198.18.0.0/33\n", "line 1: bad deny prefix" },
+		/* A deny line anywhere in the file applies to every subscriber. */
+		{ "stream s ingest 198.18.0.1:1\nsubscriber s 198.18.5.5:9\ndeny 198.18.5.0/24 lab\n",
+		  "line 2: subscriber 198.18.5.5:9: refused by deny rule 198.18.5.0/24 (lab)" },
 	};
 	struct bpfc_config cfg;
 	char err[256];

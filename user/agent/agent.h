@@ -8,6 +8,7 @@
 #include <linux/netlink.h>
 #include "bpfcast/maps.h"
 #include "config.h"
+#include "denylist.h"
 #include "spec.h"
 
 #define AGENT_DEFAULT_PIN_DIR	"/sys/fs/bpf/bpfcast"
@@ -55,6 +56,7 @@ struct agent {
 	int n_ifaces;
 	__u32 sample_ms;
 	bool force_generic;
+	struct bpfc_denylist deny;	/* destination policy: defaults, config, --deny */
 
 	/* data plane */
 	struct bpfcast *skel;

@@ -37,6 +37,8 @@ static const char usage[] =
 	"      --id RELAY_ID       this relay's id at the manager (with --manager)\n"
 	"      --max-subscribers N capacity reported to the manager (default 131072)\n"
 	"      --max-mbps N        egress capacity reported to the manager (default 10000)\n"
+	"      --deny PREFIX       refuse subscribers in PREFIX, on top of the defaults\n"
+	"                          (repeatable)\n"
 	"      --data-addr ADDR    address peers send streams to (repeatable, one per\n"
 	"                          family; default: the first interface's)\n"
 	"  -v, --verbose           more messages (twice: libbpf's too)\n"
@@ -44,7 +46,7 @@ static const char usage[] =
 
 enum {
 	OPT_PIN_DIR = 256, OPT_SOCKET, OPT_SAMPLE_MS, OPT_XDP_GENERIC, OPT_DETACH, OPT_MANAGER,
-	OPT_ID, OPT_MAX_SUBS, OPT_MAX_MBPS, OPT_DATA_ADDR,
+	OPT_ID, OPT_MAX_SUBS, OPT_MAX_MBPS, OPT_DATA_ADDR, OPT_DENY,
 };
 
 static const struct option options[] = {
@@ -60,6 +62,7 @@ static const struct option options[] = {
 	{ "max-subscribers", required_argument, NULL, OPT_MAX_SUBS },
 	{ "max-mbps", required_argument, NULL, OPT_MAX_MBPS },
 	{ "data-addr", required_argument, NULL, OPT_DATA_ADDR },
+	{ "deny", required_argument, NULL, OPT_DENY },
 	{ "verbose", no_argument, NULL, 'v' },
 	{ "help", no_argument, NULL, 'h' },
 	{}
@@ -194,6 +197,7 @@ int main(int argc, char **argv)
 	struct agent *a = &agent;
 	struct bpfc_config cfg = {};
 	bool detach = false, sample_set = false;
+	static struct bpfc_denylist deny_flags;
 	struct bpfc_endpoint mgr_ep;
 	int verbose = 0, opt, i, err;
 	char errbuf[256];
@@ -254,6 +258,12 @@ int main(int argc, char **argv)
 			}
 			*(opt == OPT_MAX_SUBS ? &a->max_subs : &a->max_mbps) = v;
 			break;
+		case OPT_DENY:
+			if (bpfc_denylist_add(&deny_flags, optarg, "--deny")) {
+				pr_warn("--deny '%s': want ADDR or ADDR/PLEN\n", optarg);
+				return 1;
+			}
+			break;
 		case OPT_DATA_ADDR: {
 			union bpfc_addr addr;
 			__u8 fam;
@@ -303,6 +313,13 @@ int main(int argc, char **argv)
 		if (cfg.sample_ms && !sample_set)
 			a->sample_ms = cfg.sample_ms;
 	}
+	/* Destination policy: the defaults, the config's deny lines, then --deny. */
+	if (a->config_path)
+		a->deny = cfg.deny;
+	else
+		bpfc_denylist_defaults(&a->deny);
+	for (i = 0; i < deny_flags.n && a->deny.n < BPFC_DENY_MAX; i++)
+		a->deny.rule[a->deny.n++] = deny_flags.rule[i];
 	if (!!a->manager != !!a->relay_id) {
 		pr_warn("--manager and --id go together\n");
 		return 1;

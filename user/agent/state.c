@@ -185,6 +185,24 @@ static int fanout_publish(struct agent *a, __u32 stream_id, __u32 skip)
 	return err;
 }
 
+/* Copies to ourselves would loop back into the relay. */
+static const char *own_address(struct agent *a, const struct bpfc_endpoint *ep)
+{
+	struct bpfc_ifaddr ifa;
+	__u32 key, next;
+	int err;
+
+	for (err = bpf_map_get_next_key(a->fd_ifaddrs, NULL, &key); !err;
+	     err = bpf_map_get_next_key(a->fd_ifaddrs, &key, &next), key = next) {
+		if (bpf_map_lookup_elem(a->fd_ifaddrs, &key, &ifa))
+			continue;
+		if ((ep->family == BPFC_AF_INET && ifa.v4 == ep->addr.v4) ||
+		    (ep->family == BPFC_AF_INET6 && !memcmp(ifa.v6, ep->addr.v6, 16)))
+			return "refused: that is this relay's own address";
+	}
+	return NULL;
+}
+
 static const char *ingest_conflict(struct agent *a, const struct bpfc_endpoint *ep)
 {
 	struct agent_stream *s = stream_by_ingest(a, ep);
@@ -334,6 +352,7 @@ static int find_sub(struct agent *a, struct agent_stream *s, const struct bpfc_e
 static int sub_add(struct agent *a, const struct bpfc_sub_spec *spec, bool publish,
 		   const char **err)
 {
+	static char why[160];	/* outlives the call: the caller reports it */
 	struct agent_stream *s;
 	struct bpfc_sub sub;
 	__u32 stream_id, id;
@@ -344,7 +363,9 @@ static int sub_add(struct agent *a, const struct bpfc_sub_spec *spec, bool publi
 		*err = "no such stream";
 		return -ENOENT;
 	}
-	*err = bpfc_subscriber_invalid(&spec->ep);
+	*err = bpfc_subscriber_refused(&a->deny, &spec->ep, why, sizeof(why));
+	if (!*err)
+		*err = own_address(a, &spec->ep);
 	if (!*err)
 		*err = ingest_conflict(a, &spec->ep);
 	if (*err)

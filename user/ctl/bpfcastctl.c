@@ -13,6 +13,7 @@
 #include <sys/un.h>
 #include <json-c/json.h>
 #include "addr.h"
+#include "denylist.h"
 #include "log.h"
 #include "msgio.h"
 #include "policy.h"
@@ -171,6 +172,7 @@ static struct nlmsghdr *request(void *buf, __u16 type, __u16 flags)
 static int parse_sub_args(int argc, char **argv, struct bpfc_sub_spec *s, bool allow_peer)
 {
 	static const struct option opts[] = { { "peer", no_argument, NULL, 'p' }, {} };
+	char whybuf[160];
 	const char *why;
 	int opt;
 
@@ -192,7 +194,7 @@ static int parse_sub_args(int argc, char **argv, struct bpfc_sub_spec *s, bool a
 	if (bpfc_parse_endpoint(argv[optind + 1], &s->ep))
 		return fail("'%s' is not ADDR:PORT (IPv6: [ADDR]:PORT, port 1-65535)",
 			    argv[optind + 1]);
-	why = bpfc_subscriber_invalid(&s->ep);
+	why = bpfc_subscriber_refused(NULL, &s->ep, whybuf, sizeof(whybuf));
 	if (why && allow_peer)
 		return fail("'%s': %s", argv[optind + 1], why);
 	return 0;

@@ -184,36 +184,3 @@ bool bpfc_endpoint_equal(const struct bpfc_endpoint *a, const struct bpfc_endpoi
 	return a->family == b->family && a->port == b->port &&
 	       !memcmp(&a->addr, &b->addr, sizeof(a->addr));
 }
-
-const char *bpfc_subscriber_invalid(const struct bpfc_endpoint *ep)
-{
-	static const __u8 zero[16];
-	const __u8 *b = (const __u8 *)ep->addr.v6;
-
-	if (ep->port == 0)
-		return "port 0 is not a destination";
-	if (ep->family == BPFC_AF_INET) {
-		__u32 a = ntohl(ep->addr.v4);
-
-		if (a == 0)
-			return "0.0.0.0 is not a destination";
-		if ((a >> 24) == 127)
-			return "loopback is not a destination";
-		if (a == 0xFFFFFFFF)
-			return "broadcast is not a destination";
-		if (bpfc_addr_is_multicast(ep->family, &ep->addr))
-			return "multicast subscribers are not supported";
-		return NULL;
-	}
-	if (ep->family != BPFC_AF_INET6)
-		return "unknown address family";
-	if (!memcmp(b, zero, 16))
-		return ":: is not a destination";
-	if (!memcmp(b, zero, 15) && b[15] == 1)
-		return "loopback is not a destination";
-	if (bpfc_addr_is_multicast(ep->family, &ep->addr))
-		return "multicast subscribers are not supported";
-	if (b[0] == 0xFE && (b[1] & 0xC0) == 0x80)
-		return "link-local addresses are not supported";
-	return NULL;
-}

@@ -40,10 +40,4 @@ const char *bpfc_prefix_str(const struct bpfc_prefix *pfx, char *buf, size_t len
 bool bpfc_addr_is_multicast(__u8 family, const union bpfc_addr *addr);
 bool bpfc_endpoint_equal(const struct bpfc_endpoint *a, const struct bpfc_endpoint *b);
 
-/*
- * Why `ep` cannot be a subscriber, or NULL when it can. Unspecified,
- * loopback, multicast, broadcast and port 0 are refused.
- */
-const char *bpfc_subscriber_invalid(const struct bpfc_endpoint *ep);
-
 #endif

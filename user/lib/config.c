@@ -113,7 +113,6 @@ static int parse_stream(struct line *l, struct bpfc_config *cfg, char *err, size
 static int parse_subscriber(struct line *l, struct bpfc_config *cfg, char *err, size_t errlen)
 {
 	struct bpfc_sub_spec s = {};
-	const char *why;
 	void *grown;
 	int i;
 
@@ -125,9 +124,6 @@ static int parse_subscriber(struct line *l, struct bpfc_config *cfg, char *err, 
 	if (bpfc_parse_endpoint(l->w[2], &s.ep))
 		return fail(err, errlen, l->no, "bad subscriber '%s': want ADDR:PORT or [IPV6]:PORT",
 			    l->w[2]);
-	why = bpfc_subscriber_invalid(&s.ep);
-	if (why)
-		return fail(err, errlen, l->no, "subscriber %s: %s", l->w[2], why);
 	for (i = 0; i < cfg->n_streams; i++)
 		if (bpfc_endpoint_equal(&cfg->streams[i].ingest, &s.ep))
 			return fail(err, errlen, l->no, "subscriber %s is this relay's ingest",
@@ -141,7 +137,44 @@ static int parse_subscriber(struct line *l, struct bpfc_config *cfg, char *err, 
 	if (!grown)
 		return fail(err, errlen, l->no, "out of memory");
 	cfg->subs = grown;
+	grown = realloc(cfg->sub_lines, (cfg->n_subs + 1) * sizeof(int));
+	if (!grown)
+		return fail(err, errlen, l->no, "out of memory");
+	cfg->sub_lines = grown;
+	cfg->sub_lines[cfg->n_subs] = l->no;
 	cfg->subs[cfg->n_subs++] = s;
+	return 0;
+}
+
+static int parse_deny(struct line *l, struct bpfc_config *cfg, char *err, size_t errlen)
+{
+	char why[40] = "";
+	size_t off = 0;
+	int i, ret;
+
+	if (l->n < 2)
+		return fail(err, errlen, l->no, "usage: deny PREFIX [REASON]");
+	for (i = 2; i < l->n && off < sizeof(why) - 1; i++)
+		off += snprintf(why + off, sizeof(why) - off, "%s%s", i > 2 ? " " : "", l->w[i]);
+	ret = bpfc_denylist_add(&cfg->deny, l->w[1], why[0] ? why : "configured");
+	if (ret == -ENOSPC)
+		return fail(err, errlen, l->no, "more than %d deny rules", BPFC_DENY_MAX);
+	if (ret)
+		return fail(err, errlen, l->no, "bad deny prefix '%s': want ADDR or ADDR/PLEN",
+			    l->w[1]);
+	return 0;
+}
+
+/* Subscribers against the whole deny-list, wherever in the file the rules are. */
+static int check_subscribers(struct bpfc_config *cfg, char *err, size_t errlen)
+{
+	char why[160], ep[BPFC_ENDPOINT_STRLEN];
+	int i;
+
+	for (i = 0; i < cfg->n_subs; i++)
+		if (bpfc_subscriber_refused(&cfg->deny, &cfg->subs[i].ep, why, sizeof(why)))
+			return fail(err, errlen, cfg->sub_lines[i], "subscriber %s: %s",
+				    bpfc_endpoint_str(&cfg->subs[i].ep, ep, sizeof(ep)), why);
 	return 0;
 }
 
@@ -156,6 +189,8 @@ static int parse_line(struct line *l, struct bpfc_config *cfg, char *err, size_t
 		return parse_stream(l, cfg, err, errlen);
 	if (!strcmp(d, "subscriber"))
 		return parse_subscriber(l, cfg, err, errlen);
+	if (!strcmp(d, "deny"))
+		return parse_deny(l, cfg, err, errlen);
 	if (!strcmp(d, "sample-interval-ms")) {
 		if (l->n != 2 || bpfc_parse_u32(l->w[1], 10, 60000, &ms))
 			return fail(err, errlen, l->no, "usage: sample-interval-ms N (10-60000)");
@@ -195,6 +230,7 @@ int bpfc_config_parse(const char *text, struct bpfc_config *cfg, char *err, size
 	int ret = 0;
 
 	memset(cfg, 0, sizeof(*cfg));
+	bpfc_denylist_defaults(&cfg->deny);
 	while (*p && !ret) {
 		const char *nl = strchr(p, '\n');
 		size_t len = nl ? (size_t)(nl - p) : strlen(p);
@@ -215,6 +251,8 @@ int bpfc_config_parse(const char *text, struct bpfc_config *cfg, char *err, size
 		if (!ret && l.n)
 			ret = parse_line(&l, cfg, err, errlen);
 	}
+	if (!ret)
+		ret = check_subscribers(cfg, err, errlen);
 	if (ret)
 		bpfc_config_free(cfg);
 	return ret;
@@ -270,5 +308,6 @@ void bpfc_config_free(struct bpfc_config *cfg)
 {
 	free(cfg->streams);
 	free(cfg->subs);
+	free(cfg->sub_lines);
 	memset(cfg, 0, sizeof(*cfg));
 }

@@ -6,11 +6,13 @@
  *   sample-interval-ms N
  *   stream NAME ingest ADDR:PORT [source ADDR[/PLEN]] [egress-port PORT]
  *   subscriber NAME ADDR:PORT [peer]
+ *   deny PREFIX [REASON]      (added to the default deny-list)
  */
 #ifndef BPFCAST_CONFIG_H
 #define BPFCAST_CONFIG_H
 
 #include <net/if.h>
+#include "denylist.h"
 #include "spec.h"
 
 #define BPFC_MAX_IFACES 32
@@ -22,7 +24,9 @@ struct bpfc_config {
 	struct bpfc_stream_spec *streams;
 	int n_streams;
 	struct bpfc_sub_spec *subs;
+	int *sub_lines;			/* where each subscriber was written */
 	int n_subs;
+	struct bpfc_denylist deny;	/* defaults plus `deny` lines */
 };
 
 /*

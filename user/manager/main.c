@@ -19,6 +19,7 @@
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include "addr.h"
+#include "denylist.h"
 #include "log.h"
 #include "msgio.h"
 #include "policy.h"
@@ -85,6 +86,7 @@ static size_t ops_head, ops_tail, ops_cap;
 static __u32 next_seq = 1;
 static const struct store_ops *sops = &store_sqlite_ops;
 static struct store *store;
+static struct bpfc_denylist deny;	/* destination policy */
 static int epfd;
 
 static __u64 now_ms(void)
@@ -810,6 +812,7 @@ static int admin_stream_del(const struct nlattr **tb, const char **err)
 static int admin_sub_add(const struct nlattr **tb, const char **err)
 {
 	static struct pol_action acts[POL_MAX_ACTIONS];
+	static char why[160];
 	struct bpfc_sub_spec spec;
 	struct pol_fleet fleet;
 	int s, i, relay, n_acts = 0, dev_sub[1];
@@ -822,7 +825,7 @@ static int admin_sub_add(const struct nlattr **tb, const char **err)
 		*err = "unknown stream";
 		return -ENOENT;
 	}
-	*err = bpfc_subscriber_invalid(&spec.ep);
+	*err = bpfc_subscriber_refused(&deny, &spec.ep, why, sizeof(why));
 	if (*err)
 		return -EINVAL;
 	if (sub_find(s, &spec.ep) >= 0)
@@ -1203,7 +1206,7 @@ static void tick(void)
 }
 
 static const char usage[] =
-	"Usage: bpfcast-manager --listen ADDR:PORT --db PATH [-v]\n"
+	"Usage: bpfcast-manager --listen ADDR:PORT --db PATH [--deny PREFIX]... [-v]\n"
 	"Keeps the fleet's streams, subscriptions and thresholds in the SQLite file\n"
 	"at PATH and steers the agents that connect to ADDR:PORT.\n";
 
@@ -1211,7 +1214,8 @@ int main(int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{ "listen", required_argument, NULL, 'l' }, { "db", required_argument, NULL, 'd' },
-		{ "verbose", no_argument, NULL, 'v' }, { "help", no_argument, NULL, 'h' }, {}
+		{ "verbose", no_argument, NULL, 'v' }, { "help", no_argument, NULL, 'h' },
+		{ "deny", required_argument, NULL, 'D' }, {}
 	};
 	static const struct store_visitor loader = { load_stream, load_sub, load_peer, load_relay };
 	const char *listen_addr = NULL, *db = NULL;
@@ -1222,11 +1226,18 @@ int main(int argc, char **argv)
 	sigset_t set;
 
 	bpfc_log_init("bpfcast-manager", LOG_LVL_INFO);
+	bpfc_denylist_defaults(&deny);
 	while ((opt = getopt_long(argc, argv, "vh", opts, NULL)) != -1) {
 		switch (opt) {
 		case 'l': listen_addr = optarg; break;
 		case 'd': db = optarg; break;
 		case 'v': verbose++; break;
+		case 'D':
+			if (bpfc_denylist_add(&deny, optarg, "--deny")) {
+				pr_warn("--deny '%s': want ADDR or ADDR/PLEN\n", optarg);
+				return 1;
+			}
+			break;
 		case 'h': fputs(usage, stdout); return 0;
 		default: fputs(usage, stderr); return 1;
 		}
