@@ -49,7 +49,7 @@ msg = @printf '  %-8s %s\n' "$(1)" "$(2)";
 endif
 
 .DELETE_ON_ERROR:
-.PHONY: check-clang19 vmtest all test test-all test-unit test-bpf test-e2e install clean help vmlinux demo demo-run deps
+.PHONY: fuzz fuzz-run check-clang19 vmtest all test test-all test-unit test-bpf test-e2e install clean help vmlinux demo demo-run deps
 
 all: $(BINS)
 
@@ -63,6 +63,7 @@ help:
 	@echo '  demo           live demo in network namespaces (root)'
 	@echo '  vmtest         BPF and end-to-end tests on the kernels in tools/vm/kernels (root)'
 	@echo '  check-clang19  build the BPF object with clang 19 and run the program tests (root)'
+	@echo '  fuzz           build the libFuzzer targets; fuzz-run runs each FUZZ_SECONDS (60)'
 	@echo '  install        install binaries, systemd unit and example config (PREFIX, DESTDIR)'
 	@echo '  vmlinux        regenerate vmlinux/$(ARCH)/vmlinux.h from the running kernel'
 	@echo '  clean          remove $(OUTPUT)/'
@@ -160,6 +161,27 @@ demo: deps
 
 demo-run: all $(HELPERS)
 	$(Q)tools/demo $(OUTPUT)
+
+# libFuzzer targets: the protocol decoder and the config parser.
+FUZZ_CC      ?= clang
+FUZZ_FLAGS   := -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined
+FUZZ_SECONDS ?= 60
+FUZZ_LIB_SRCS := user/lib/tlv.c user/lib/addr.c user/lib/spec.c user/lib/config.c \
+		 user/lib/denylist.c
+FUZZERS      := $(OUTPUT)/fuzz/fuzz_tlv $(OUTPUT)/fuzz/fuzz_config
+
+$(OUTPUT)/fuzz/%: tests/fuzz/%.c $(FUZZ_LIB_SRCS) $(USER_HDRS)
+	$(call msg,FUZZ,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(FUZZ_CC) $(FUZZ_FLAGS) -std=gnu11 -D_GNU_SOURCE $(INCLUDES) $(PKG_CFLAGS) $< \
+		$(FUZZ_LIB_SRCS) $(shell pkg-config --libs libmnl) -o $@
+
+fuzz: deps
+	$(Q)$(MAKE) --no-print-directory $(FUZZERS)
+
+# Each target for FUZZ_SECONDS from the seed corpus; a crash fails.
+fuzz-run: fuzz
+	$(Q)tests/fuzz/run $(OUTPUT) $(FUZZ_SECONDS)
 
 # The BPF object built with clang 19 must verify and pass the program tests too.
 check-clang19: deps
