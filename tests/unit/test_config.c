@@ -105,6 +105,19 @@ static void long_line(void **state)
 	assert_non_null(strstr(err, "line 1: line longer"));
 }
 
+/* The example the README points operators to must itself be valid. */
+static void shipped_example(void **state)
+{
+	struct bpfc_config cfg;
+	char err[256] = "";
+
+	if (bpfc_config_load("dist/agent.conf.example", &cfg, err, sizeof(err)))
+		fail_msg("dist/agent.conf.example: %s", err);
+	assert_int_equal(cfg.n_streams, 1);
+	assert_true(cfg.n_subs >= 1);
+	bpfc_config_free(&cfg);
+}
+
 static void missing_file(void **state)
 {
 	struct bpfc_config cfg;
@@ -119,6 +132,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(good_config), cmocka_unit_test(refusals),
 		cmocka_unit_test(long_line), cmocka_unit_test(missing_file),
+		cmocka_unit_test(shipped_example),
 	};
 
 	return cmocka_run_group_tests_name("config", tests, NULL, NULL);
