@@ -381,6 +381,31 @@ static json_object *find_stream(json_object *streams, const char *name)
 	return NULL;
 }
 
+/*
+ * The next message of a dump, parsed into tb: 1, or 0 at its end, or -1 after
+ * saying what went wrong.
+ */
+static int dump_next(struct nlmsghdr **ans, const struct nlattr **tb)
+{
+	const char *err = NULL;
+
+	if (recv_msg(ans))
+		return -1;
+	if ((*ans)->nlmsg_type == NLMSG_DONE)
+		return 0;
+	if ((*ans)->nlmsg_type == NLMSG_ERROR) {
+		int e = bpfc_get_ack(*ans, &err);
+
+		fail("status: %s", err ? err : strerror(-e));
+		return -1;
+	}
+	if (bpfc_msg_parse(*ans, bpfc_msg_policy, BPFC_A_MAX, tb, &err)) {
+		fail("malformed status from the %s: %s", manager_addr ? "manager" : "agent", err);
+		return -1;
+	}
+	return 1;
+}
+
 /* Collect the status dump into the JSON document both outputs are made from. */
 static int fetch_status(json_object **out)
 {
@@ -398,21 +423,13 @@ static int fetch_status(json_object **out)
 		const struct nlattr *tb[BPFC_A_MAX + 1];
 		const char *err = NULL;
 		json_object *o, *parent, *subs;
+		int rc;
 
-		if (recv_msg(&ans))
+		rc = dump_next(&ans, tb);
+		if (rc < 0)
 			goto err;
-		if (ans->nlmsg_type == NLMSG_DONE)
+		if (rc == 0)
 			break;
-		if (ans->nlmsg_type == NLMSG_ERROR) {
-			int e = bpfc_get_ack(ans, &err);
-
-			fail("status: %s", err ? err : strerror(-e));
-			goto err;
-		}
-		if (bpfc_msg_parse(ans, bpfc_msg_policy, BPFC_A_MAX, tb, &err)) {
-			fail("malformed status from the agent: %s", err);
-			goto err;
-		}
 		switch (ans->nlmsg_type) {
 		case BPFC_MSG_RELAY:
 			json_object_object_add(relay, "rx_packets", json_object_new_uint64(
@@ -614,24 +631,16 @@ static int fetch_fleet(json_object **out, bool relays_only)
 		const struct nlattr *tb[BPFC_A_MAX + 1], *th[BPFC_TH_MAX + 1];
 		const char *err = NULL;
 		json_object *o, *parent, *list;
+		int rc;
 		struct bpfc_stream_spec ss;
 		struct bpfc_sub_spec us;
 		char ep[BPFC_ENDPOINT_STRLEN];
 
-		if (recv_msg(&ans))
+		rc = dump_next(&ans, tb);
+		if (rc < 0)
 			goto err;
-		if (ans->nlmsg_type == NLMSG_DONE)
+		if (rc == 0)
 			break;
-		if (ans->nlmsg_type == NLMSG_ERROR) {
-			int e = bpfc_get_ack(ans, &err);
-
-			fail("status: %s", err ? err : strerror(-e));
-			goto err;
-		}
-		if (bpfc_msg_parse(ans, bpfc_msg_policy, BPFC_A_MAX, tb, &err)) {
-			fail("malformed status from the manager: %s", err);
-			goto err;
-		}
 		switch (ans->nlmsg_type) {
 		case BPFC_MSG_RELAY_INFO:
 			o = json_object_new_object();
