@@ -67,6 +67,7 @@ enum bpfc_attr {
 	BPFC_A_COUNT_STREAMS,	/* u32 */
 	BPFC_A_COUNT_SUBS,	/* u32 */
 	BPFC_A_CAPS,		/* u32: enum bpfc_cap bits the sender supports */
+	BPFC_A_ANY_SOURCE,	/* u8 flag: a manager stream without A_SOURCE on purpose */
 	__BPFC_A_MAX,
 };
 #define BPFC_A_MAX (__BPFC_A_MAX - 1)

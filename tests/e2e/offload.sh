@@ -70,9 +70,11 @@ expect_error "thresholds with cease-below >= offload-above are refused" "lower t
 	ctl thresholds news --offload-above 3 --cease-below 3
 expect_error "non-numeric thresholds are refused" "not a number" \
 	ctl thresholds news --offload-above x --cease-below 1
+expect_error "a manager stream without its sender is refused (ingest pinning)" "any-source" \
+	ctl stream add open --origin ra --ingest 198.18.60.11:5002
 expect_error "an unknown stream is refused" "unknown stream" ctl sub add nope 198.18.60.101:6000
 expect_error "an unknown origin relay is refused" "unknown relay" \
-	ctl stream add other --origin rz --ingest 198.18.60.11:5001
+	ctl stream add other --origin rz --ingest 198.18.60.11:5001 --any-source
 expect_error "an unreachable manager is reported" "cannot reach the manager" \
 	ip netns exec $MGR "$CTL" --manager 198.18.60.2:7499 status
 

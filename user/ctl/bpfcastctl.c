@@ -31,7 +31,7 @@ static const char usage[] =
 	"  sub del NAME ADDR:PORT\n"
 	"  status [--json]\n"
 	"With --manager, also:\n"
-	"  stream add NAME --origin RELAY_ID --ingest ADDR:PORT [--source ...]\n"
+	"  stream add NAME --origin RELAY_ID --ingest ADDR:PORT --source ADDR[/PLEN]|--any-source\n"
 	"  thresholds STREAM --offload-above N [--offload-above-mbps X] --cease-below M\n"
 	"             [--hold SECONDS]\n"
 	"  relays\n"
@@ -224,10 +224,12 @@ static int cmd_stream(int argc, char **argv)
 		{ "source", required_argument, NULL, 's' },
 		{ "egress-port", required_argument, NULL, 'e' },
 		{ "origin", required_argument, NULL, 'o' },
+		{ "any-source", no_argument, NULL, 'A' },
 		{}
 	};
 	struct bpfc_stream_spec s = {};
 	const char *origin = NULL;
+	bool any_source = false;
 	char buf[BPFC_MSG_MAX];
 	struct nlmsghdr *nlh;
 	const char *why;
@@ -267,6 +269,9 @@ static int cmd_stream(int argc, char **argv)
 		case 'o':
 			origin = optarg;
 			break;
+		case 'A':
+			any_source = true;
+			break;
 		default:
 			return fail("usage: stream add NAME --ingest ADDR:PORT [--source ADDR[/PLEN]] "
 				    "[--egress-port PORT]");
@@ -286,6 +291,8 @@ static int cmd_stream(int argc, char **argv)
 	bpfc_put_stream_spec(nlh, &s);
 	if (origin)
 		mnl_attr_put_strz(nlh, BPFC_A_ORIGIN, origin);
+	if (any_source)
+		mnl_attr_put_u8(nlh, BPFC_A_ANY_SOURCE, 1);
 	return transact(nlh, "cannot add the stream");
 }
 

@@ -29,6 +29,7 @@ const struct bpfc_policy bpfc_msg_policy[BPFC_A_MAX + 1] = {
 	[BPFC_A_COUNT_STREAMS] = { MNL_TYPE_U32 },
 	[BPFC_A_COUNT_SUBS] = { MNL_TYPE_U32 },
 	[BPFC_A_CAPS] = { MNL_TYPE_U32 },
+	[BPFC_A_ANY_SOURCE] = { MNL_TYPE_U8 },
 };
 
 const struct bpfc_policy bpfc_th_policy[BPFC_TH_MAX + 1] = {

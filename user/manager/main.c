@@ -750,6 +750,12 @@ static int admin_stream_add(const struct nlattr **tb, const char **err)
 		*err = "origin relay missing (--origin RELAY_ID)";
 		return -EINVAL;
 	}
+	/* Ingest pinning by default: only the declared sender feeds the fleet. */
+	if (!rec.spec.has_source && !(tb[BPFC_A_ANY_SOURCE] &&
+				      mnl_attr_get_u8(tb[BPFC_A_ANY_SOURCE]))) {
+		*err = "give the stream's sender with --source ADDR[/PLEN], or --any-source";
+		return -EINVAL;
+	}
 	origin = relay_find(mnl_attr_get_str(tb[BPFC_A_ORIGIN]), false);
 	if (origin < 0) {
 		*err = "unknown relay: no agent has registered with this id";
