@@ -225,6 +225,19 @@ int rtnl_resolve_neigh(__u8 family, const union bpfc_addr *addr)
 	if (!r.oif)
 		return -ENETUNREACH;
 
+	/* Thousands of subscribers behind one router share one next hop: ask once. */
+	{
+		static struct { int oif, len; __u8 hop[16]; time_t when; } last;
+		const void *hop = r.gw_len == alen ? (const void *)r.gw : (const void *)addr;
+
+		if (last.oif == r.oif && last.len == alen && !memcmp(last.hop, hop, alen) &&
+		    time(NULL) - last.when < 2)
+			return 0;
+		last.oif = r.oif;
+		last.len = alen;
+		memcpy(last.hop, hop, alen);
+		last.when = time(NULL);
+	}
 	/*
 	 * A managed entry (5.16+) is kept resolved by the kernel, so a next hop
 	 * that only BPF uses never ages out. Older kernels: a one-off NTF_USE.

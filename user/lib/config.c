@@ -129,10 +129,6 @@ static int parse_subscriber(struct line *l, struct bpfc_config *cfg, char *err, 
 			return fail(err, errlen, l->no, "subscriber %s is this relay's ingest",
 				    l->w[2]);
 	s.kind = l->n == 4 ? BPFC_SUB_PEER : BPFC_SUB_DEVICE;
-	for (i = 0; i < cfg->n_subs; i++)
-		if (!strcmp(cfg->subs[i].stream, s.stream) &&
-		    bpfc_endpoint_equal(&cfg->subs[i].ep, &s.ep))
-			return fail(err, errlen, l->no, "subscriber %s listed twice", l->w[2]);
 	grown = realloc(cfg->subs, (cfg->n_subs + 1) * sizeof(s));
 	if (!grown)
 		return fail(err, errlen, l->no, "out of memory");
@@ -165,12 +161,56 @@ static int parse_deny(struct line *l, struct bpfc_config *cfg, char *err, size_t
 	return 0;
 }
 
+static const struct bpfc_config *sort_cfg;
+
+/* Order subscriber indexes by stream, then endpoint bytes: duplicates end up adjacent. */
+static int cmp_sub(const void *x, const void *y)
+{
+	const struct bpfc_sub_spec *a = &sort_cfg->subs[*(const int *)x];
+	const struct bpfc_sub_spec *b = &sort_cfg->subs[*(const int *)y];
+	int c = strcmp(a->stream, b->stream);
+
+	if (!c)
+		c = memcmp(&a->ep, &b->ep, sizeof(a->ep));
+	if (!c)		/* report the later line */
+		c = *(const int *)x - *(const int *)y;
+	return c;
+}
+
+/* A subscriber listed twice, found in O(n log n): configs may hold 65,536. */
+static int check_duplicates(struct bpfc_config *cfg, char *err, size_t errlen)
+{
+	char ep[BPFC_ENDPOINT_STRLEN];
+	int *idx, i, ret = 0;
+
+	if (cfg->n_subs < 2)
+		return 0;
+	idx = malloc(cfg->n_subs * sizeof(*idx));
+	if (!idx)
+		return fail(err, errlen, 0, "out of memory");
+	for (i = 0; i < cfg->n_subs; i++)
+		idx[i] = i;
+	sort_cfg = cfg;
+	qsort(idx, cfg->n_subs, sizeof(*idx), cmp_sub);
+	for (i = 1; i < cfg->n_subs && !ret; i++) {
+		const struct bpfc_sub_spec *a = &cfg->subs[idx[i - 1]], *b = &cfg->subs[idx[i]];
+
+		if (!strcmp(a->stream, b->stream) && bpfc_endpoint_equal(&a->ep, &b->ep))
+			ret = fail(err, errlen, cfg->sub_lines[idx[i]], "subscriber %s listed twice",
+				   bpfc_endpoint_str(&b->ep, ep, sizeof(ep)));
+	}
+	free(idx);
+	return ret;
+}
+
 /* Subscribers against the whole deny-list, wherever in the file the rules are. */
 static int check_subscribers(struct bpfc_config *cfg, char *err, size_t errlen)
 {
 	char why[160], ep[BPFC_ENDPOINT_STRLEN];
-	int i;
+	int i, ret = check_duplicates(cfg, err, errlen);
 
+	if (ret)
+		return ret;
 	for (i = 0; i < cfg->n_subs; i++)
 		if (bpfc_subscriber_refused(&cfg->deny, &cfg->subs[i].ep, why, sizeof(why)))
 			return fail(err, errlen, cfg->sub_lines[i], "subscriber %s: %s",
