@@ -106,6 +106,19 @@ wait_file() {
 	return 1
 }
 
+# expect_error DESCRIPTION PATTERN CMD...: CMD fails and says PATTERN, in a line or two.
+expect_error() {
+	local desc=$1 pat=$2 out rc
+	shift 2
+	out=$("$@" 2>&1)
+	rc=$?
+	if [ $rc -ne 0 ] && echo "$out" | grep -q -- "$pat" && [ "$(echo "$out" | wc -l)" -le 2 ]; then
+		ok "$desc"
+	else
+		fail "$desc (exit $rc): $out"
+	fi
+}
+
 ok() { echo "  ok   $*"; }
 fail() {
 	echo "  FAIL $*"

@@ -24,18 +24,6 @@ addr $NS $P-b 198.18.21.1/24
 
 in_ns() { nsenter --net=/run/netns/$NS "$@"; }
 
-# expect_error DESCRIPTION PATTERN CMD...: fails, says PATTERN, in one line.
-expect_error() {
-	local desc=$1 pat=$2 out rc
-	shift 2
-	out=$("$@" 2>&1)
-	rc=$?
-	if [ $rc -ne 0 ] && echo "$out" | grep -q -- "$pat" && [ "$(echo "$out" | wc -l)" -le 2 ]; then
-		ok "$desc"
-	else
-		fail "$desc (exit $rc): $out"
-	fi
-}
 
 nothing_attached() {
 	! ip -n $NS link show $P-a | grep -q xdp && ! ip -n $NS link show $P-b | grep -q xdp &&

@@ -60,12 +60,6 @@ relays_up && ok "three relays registered with the manager" || fail "relays did n
 ctl stream add news --origin ra --ingest 198.18.60.11:5000 --source 198.18.60.1 &&
 	ctl thresholds news --offload-above 3 --cease-below 2 --hold 1 ||
 	fail "stream and thresholds"
-expect_error() { # DESCRIPTION PATTERN CMD...
-	local desc=$1 pat=$2 out
-	shift 2
-	out=$("$@" 2>&1) && { fail "$desc: accepted"; return; }
-	echo "$out" | grep -q -- "$pat" && ok "$desc" || fail "$desc: $out"
-}
 expect_error "thresholds with cease-below >= offload-above are refused" "lower than" \
 	ctl thresholds news --offload-above 3 --cease-below 3
 expect_error "non-numeric thresholds are refused" "not a number" \
