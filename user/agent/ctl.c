@@ -1,7 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 /* The local control socket: the project's TLV protocol over a Unix stream socket. */
 #include <errno.h>
-#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <time.h>
@@ -12,6 +11,7 @@
 #include <sys/un.h>
 #include "agent.h"
 #include "log.h"
+#include "msgio.h"
 #include "tlv.h"
 
 #define MAX_CLIENTS 16
@@ -19,8 +19,7 @@
 
 struct client {
 	int fd;			/* -1: free slot */
-	size_t len;
-	char in[BPFC_MSG_MAX];
+	struct msg_rx rx;
 };
 
 struct outbuf {
@@ -32,30 +31,11 @@ struct outbuf {
 
 static struct client clients[MAX_CLIENTS] = { [0 ... MAX_CLIENTS - 1] = { .fd = -1 } };
 
+/* A client that stops reading for 2 s is dropped. */
 static void send_all(int fd, const void *buf, size_t len, int *err)
 {
-	const char *p = buf;
-
-	while (len && !*err) {
-		ssize_t n = send(fd, p, len, MSG_NOSIGNAL);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0 && errno == EAGAIN) {
-			struct pollfd pfd = { .fd = fd, .events = POLLOUT };
-
-			/* A client that stops reading for 2 s is dropped. */
-			if (poll(&pfd, 1, 2000) <= 0)
-				*err = -ETIMEDOUT;
-			continue;
-		}
-		if (n <= 0) {
-			*err = -errno;
-			break;
-		}
-		p += n;
-		len -= n;
-	}
+	if (!*err)
+		*err = msg_send(fd, buf, len, 2000);
 }
 
 static struct nlmsghdr *out_next(struct outbuf *o)
@@ -88,13 +68,24 @@ static void put_u64(struct nlmsghdr *nlh, __u16 type, __u64 v)
 	mnl_attr_put_u64(nlh, type, v);
 }
 
+/* A_DROPS: one u64 per reason, the attribute type being its index + 1. */
+static void put_drops(struct nlmsghdr *nlh, const struct bpfc_stream_stats *st)
+{
+	struct nlattr *nest = mnl_attr_nest_start(nlh, BPFC_A_DROPS);
+	__u16 reason = 0;
+
+#define PUT_DROP(name, field) put_u64(nlh, ++reason, st->field);
+	BPFC_DROP_REASONS(PUT_DROP)
+#undef PUT_DROP
+	mnl_attr_nest_end(nlh, nest);
+}
+
 static void put_stream_status(struct agent *a, struct outbuf *o, __u32 seq, __u32 id)
 {
 	struct agent_stream *s = &a->streams[id];
 	struct nlmsghdr *nlh = bpfc_msg_start(out_next(o), BPFC_MSG_STREAM, NLM_F_MULTI, seq);
 	struct bpfc_stream_stats st = {};
 	struct nlattr *nest;
-	__u16 reason = 0;
 	__u64 age_ns;
 
 	dp_read_stream_stats(a, id, &st);
@@ -116,11 +107,7 @@ static void put_stream_status(struct agent *a, struct outbuf *o, __u32 seq, __u3
 	put_u64(nlh, BPFC_STAT_RX_PPS, age_ns < 2000000000ULL ? s->rate.pps : 0);
 	put_u64(nlh, BPFC_STAT_RX_BPS, age_ns < 2000000000ULL ? s->rate.bps : 0);
 	mnl_attr_nest_end(nlh, nest);
-	nest = mnl_attr_nest_start(nlh, BPFC_A_DROPS);
-#define PUT_DROP(name, field) put_u64(nlh, ++reason, st.field);
-	BPFC_DROP_REASONS(PUT_DROP)
-#undef PUT_DROP
-	mnl_attr_nest_end(nlh, nest);
+	put_drops(nlh, &st);
 	out_commit(o, nlh);
 }
 
@@ -289,7 +276,6 @@ int ctl_send_reports(struct agent *a, int fd)
 		struct bpfc_stream_stats st = {};
 		struct nlattr *nest;
 		__u64 devices = 0, peers = 0;
-		__u16 reason = 0;
 		int i;
 
 		if (!s->used)
@@ -311,11 +297,7 @@ int ctl_send_reports(struct agent *a, int fd)
 		put_u64(nlh, BPFC_STAT_DEVICES, devices);
 		put_u64(nlh, BPFC_STAT_PEERS, peers);
 		mnl_attr_nest_end(nlh, nest);
-		nest = mnl_attr_nest_start(nlh, BPFC_A_DROPS);
-#define PUT_DROP(name, field) put_u64(nlh, ++reason, st.field);
-		BPFC_DROP_REASONS(PUT_DROP)
-#undef PUT_DROP
-		mnl_attr_nest_end(nlh, nest);
+		put_drops(nlh, &st);
 		out_commit(&out, nlh);
 	}
 	out_flush(&out);
@@ -326,7 +308,7 @@ static void client_close(struct client *c)
 {
 	close(c->fd);
 	c->fd = -1;
-	c->len = 0;
+	c->rx.len = c->rx.off = 0;
 }
 
 bool ctl_is_client(int fd)
@@ -342,39 +324,34 @@ bool ctl_is_client(int fd)
 void ctl_client_io(struct agent *a, int fd)
 {
 	static struct outbuf out;
+	const struct nlmsghdr *nlh;
 	struct client *c = NULL;
-	ssize_t n;
-	int i, len;
+	int i, n, err = 0;
 
 	for (i = 0; i < MAX_CLIENTS; i++)
 		if (clients[i].fd == fd)
 			c = &clients[i];
 	if (!c)
 		return;
-	n = recv(fd, c->in + c->len, sizeof(c->in) - c->len, MSG_DONTWAIT);
-	if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR)) {
+	n = msg_rx_fill(&c->rx, fd);
+	if (n == -EAGAIN || n == -EINTR)
+		return;
+	if (n <= 0) {
 		client_close(c);
 		return;
 	}
-	if (n < 0)
-		return;
-	c->len += n;
 	out.fd = fd;
 	out.err = 0;
 	out.len = 0;
-	while ((len = bpfc_msg_complete(c->in, c->len)) > 0) {
-		handle_request(a, &out, (struct nlmsghdr *)c->in);
-		len = (size_t)MNL_ALIGN(len) <= c->len ? MNL_ALIGN(len) : len;
-		memmove(c->in, c->in + len, c->len - len);
-		c->len -= len;
-	}
-	if (len < 0) {
+	while ((nlh = msg_rx_next(&c->rx, &err)))
+		handle_request(a, &out, nlh);
+	out_flush(&out);
+	if (err) {
 		pr_warn("control client sent a %s message; closing it\n",
-			len == -EMSGSIZE ? "too large" : "malformed");
+			err == -EMSGSIZE ? "too large" : "malformed");
 		client_close(c);
 		return;
 	}
-	out_flush(&out);
 	if (out.err)
 		client_close(c);
 }
@@ -389,7 +366,7 @@ void ctl_accept(struct agent *a)
 	for (i = 0; i < MAX_CLIENTS; i++) {
 		if (clients[i].fd < 0) {
 			clients[i].fd = fd;
-			clients[i].len = 0;
+			clients[i].rx.len = clients[i].rx.off = 0;
 			return;
 		}
 	}

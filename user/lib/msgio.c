@@ -67,21 +67,48 @@ int msg_send(int fd, const void *buf, size_t len, int timeout_ms)
 	return 0;
 }
 
-int msg_connect_tcp(const char *endpoint, int nonblock)
+/* A TCP socket of ep's family; fills the address to connect or bind to. */
+static int tcp_socket(const char *endpoint, int nonblock, struct sockaddr_storage *ss,
+		      socklen_t *sl)
 {
 	struct bpfc_endpoint ep;
-	struct sockaddr_storage ss;
-	socklen_t sl;
-	int fd, one = 1;
+	int fd;
 
 	if (bpfc_parse_endpoint(endpoint, &ep))
 		return -EINVAL;
-	sl = bpfc_endpoint_sockaddr(&ep, &ss);
-	fd = socket(ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC | (nonblock ? SOCK_NONBLOCK : 0), 0);
+	*sl = bpfc_endpoint_sockaddr(&ep, ss);
+	fd = socket(ss->ss_family, SOCK_STREAM | SOCK_CLOEXEC | (nonblock ? SOCK_NONBLOCK : 0), 0);
+	return fd < 0 ? -errno : fd;
+}
+
+int msg_connect_tcp(const char *endpoint, int nonblock)
+{
+	struct sockaddr_storage ss;
+	socklen_t sl;
+	int fd = tcp_socket(endpoint, nonblock, &ss, &sl), one = 1;
+
 	if (fd < 0)
-		return -errno;
+		return fd;
 	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 	if (connect(fd, (struct sockaddr *)&ss, sl) && errno != EINPROGRESS) {
+		int err = -errno;
+
+		close(fd);
+		return err;
+	}
+	return fd;
+}
+
+int msg_listen_tcp(const char *endpoint)
+{
+	struct sockaddr_storage ss;
+	socklen_t sl;
+	int fd = tcp_socket(endpoint, 1, &ss, &sl), one = 1;
+
+	if (fd < 0)
+		return fd;
+	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	if (bind(fd, (struct sockaddr *)&ss, sl) || listen(fd, 64)) {
 		int err = -errno;
 
 		close(fd);

@@ -24,5 +24,7 @@ const struct nlmsghdr *msg_rx_next(struct msg_rx *rx, int *err);
 int msg_send(int fd, const void *buf, size_t len, int timeout_ms);
 /* Connect a TCP socket to "ADDR:PORT"; non-blocking when nonblock. Returns fd or -errno. */
 int msg_connect_tcp(const char *endpoint, int nonblock);
+/* A non-blocking TCP socket listening on "ADDR:PORT". Returns fd or -errno. */
+int msg_listen_tcp(const char *endpoint);
 
 #endif

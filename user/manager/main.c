@@ -1147,29 +1147,6 @@ static int load_relay(void *ctx, const struct store_relay *sr)
 
 /* ---- main ------------------------------------------------------------------ */
 
-static int listen_on(const char *endpoint)
-{
-	struct bpfc_endpoint ep;
-	struct sockaddr_storage ss;
-	socklen_t sl;
-	int fd, one = 1;
-
-	if (bpfc_parse_endpoint(endpoint, &ep))
-		return -EINVAL;
-	sl = bpfc_endpoint_sockaddr(&ep, &ss);
-	fd = socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	if (fd < 0)
-		return -errno;
-	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-	if (bind(fd, (struct sockaddr *)&ss, sl) || listen(fd, 64)) {
-		int err = -errno;
-
-		close(fd);
-		return err;
-	}
-	return fd;
-}
-
 static void accept_conn(int lfd)
 {
 	int fd = accept4(lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC), i;
@@ -1264,7 +1241,7 @@ int main(int argc, char **argv)
 		pr_warn("cannot read the store %s\n", db);
 		return 1;
 	}
-	lfd = listen_on(listen_addr);
+	lfd = msg_listen_tcp(listen_addr);
 	if (lfd < 0) {
 		pr_warn("cannot listen on %s: %s\n", listen_addr, strerror(-lfd));
 		return 1;
