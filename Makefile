@@ -18,7 +18,7 @@ endif
 CFLAGS    ?= -g -O2
 CFLAGS    += $(WARNINGS) -std=gnu11 -D_GNU_SOURCE
 INCLUDES  := -Iinclude -Iuser/lib -Iuser/manager -I$(OUTPUT)
-PKGS      := libbpf libmnl json-c sqlite3
+PKGS      := libbpf libmnl json-c sqlite3 libssl libcrypto
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS  := $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lelf -lz
 
@@ -38,7 +38,8 @@ SKEL       := $(OUTPUT)/bpfcast.skel.h
 
 UNIT_TESTS := $(patsubst tests/unit/%.c,$(OUTPUT)/tests/%,$(wildcard tests/unit/test_*.c))
 HELPERS    := $(patsubst tests/helpers/%.c,$(OUTPUT)/tests/%,$(wildcard tests/helpers/*.c))
-BINS       := $(OUTPUT)/bpfcast-agent $(OUTPUT)/bpfcastctl $(OUTPUT)/bpfcast-manager
+BINS       := $(OUTPUT)/bpfcast-agent $(OUTPUT)/bpfcastctl $(OUTPUT)/bpfcast-manager \
+	      $(OUTPUT)/bpfcast-join
 
 ifeq ($(V),1)
 Q =
@@ -55,7 +56,8 @@ all: $(BINS)
 
 help:
 	@echo 'Targets:'
-	@echo '  all (default)  build bpfcast-agent, bpfcast-manager, bpfcastctl and the BPF object'
+	@echo '  all (default)  build bpfcast-agent, bpfcast-manager, bpfcastctl, bpfcast-join and'
+	@echo '                 the BPF object'
 	@echo '  test           build and run every test (unit, BPF, end-to-end; root for the last two)'
 	@echo '  test-unit      cmocka unit tests only'
 	@echo '  test-bpf       BPF_PROG_TEST_RUN program tests (root)'
@@ -120,6 +122,10 @@ $(OUTPUT)/bpfcastctl: user/ctl/bpfcastctl.c $(OUTPUT)/libmanager.a $(OUTPUT)/lib
 	$(call msg,BINARY,$@)
 	$(Q)$(CC) $(CFLAGS) $(INCLUDES) $(PKG_CFLAGS) $< $(OUTPUT)/libmanager.a \
 		$(OUTPUT)/libbpfcast.a $(PKG_LIBS) -o $@
+
+$(OUTPUT)/bpfcast-join: user/join/bpfcast-join.c $(OUTPUT)/libbpfcast.a $(USER_HDRS)
+	$(call msg,BINARY,$@)
+	$(Q)$(CC) $(CFLAGS) $(INCLUDES) $(PKG_CFLAGS) $< $(OUTPUT)/libbpfcast.a $(PKG_LIBS) -o $@
 
 # Tests.
 $(OUTPUT)/tests/test_%: tests/unit/test_%.c $(OUTPUT)/libmanager.a $(OUTPUT)/libbpfcast.a \
@@ -201,7 +207,7 @@ install: all
 	install -d $(DESTDIR)$(PREFIX)/sbin $(DESTDIR)$(PREFIX)/bin \
 		$(DESTDIR)/lib/systemd/system $(DESTDIR)/etc/bpfcast
 	install -m 0755 $(OUTPUT)/bpfcast-agent $(OUTPUT)/bpfcast-manager $(DESTDIR)$(PREFIX)/sbin/
-	install -m 0755 $(OUTPUT)/bpfcastctl $(DESTDIR)$(PREFIX)/bin/
+	install -m 0755 $(OUTPUT)/bpfcastctl $(OUTPUT)/bpfcast-join $(DESTDIR)$(PREFIX)/bin/
 	sed 's|@SBINDIR@|$(PREFIX)/sbin|' dist/bpfcast-agent.service > \
 		$(DESTDIR)/lib/systemd/system/bpfcast-agent.service
 	install -m 0644 dist/agent.conf.example $(DESTDIR)/etc/bpfcast/agent.conf.example

@@ -98,6 +98,33 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } bpfc_sub_evt SEC(".maps");
 
+/* Subscriber id -> consent to receive. Written by the agent, read by TC. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, BPFC_MAX_SUBS);
+	__type(key, __u32);
+	__type(value, struct bpfc_consent);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} bpfc_consent SEC(".maps");
+
+/* Source address -> its JOIN budget this second. Written by XDP. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 65536);
+	__type(key, struct bpfc_join_src);
+	__type(value, struct bpfc_join_window);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} bpfc_join_rate SEC(".maps");
+
+/* Relay-wide settings. Written by the agent. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct bpfc_settings);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} bpfc_settings SEC(".maps");
+
 /* Counters for packets outside any stream. Written by XDP. */
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
@@ -295,6 +322,40 @@ static __always_inline void note_source(__u32 id, struct bpfc_stream_state *st,
 	bpf_ringbuf_submit(ev, 0);
 }
 
+/*
+ * JOINs cost the agent a challenge each; a source over its budget is dropped
+ * here, before user space sees it. Racy across CPUs by a few packets: a
+ * budget, not an exact count.
+ */
+static __always_inline bool join_over_budget(const struct pkt *p)
+{
+	struct bpfc_join_window *w, fresh = {};
+	struct bpfc_join_src src = {};
+	struct bpfc_settings *cfg;
+	__u32 zero = 0;
+	__u64 now;
+
+	cfg = bpf_map_lookup_elem(&bpfc_settings, &zero);
+	if (!cfg || !cfg->join_port || p->dport != cfg->join_port || !cfg->join_rate)
+		return false;
+	src.family = p->family;
+	src.addr = p->src;
+	now = bpf_ktime_get_ns();
+	w = bpf_map_lookup_elem(&bpfc_join_rate, &src);
+	if (!w) {
+		fresh.start_ns = now;
+		fresh.packets = 1;
+		bpf_map_update_elem(&bpfc_join_rate, &src, &fresh, BPF_ANY);
+		return false;
+	}
+	if (now - w->start_ns >= 1000000000ULL) {
+		w->start_ns = now;
+		w->packets = 1;
+		return false;
+	}
+	return ++w->packets > cfg->join_rate;
+}
+
 SEC("xdp")
 int bpfcast_xdp_ingest(struct xdp_md *ctx)
 {
@@ -321,6 +382,10 @@ int bpfcast_xdp_ingest(struct xdp_md *ctx)
 	stream_key_of(&p, &key);
 	s = bpf_map_lookup_elem(&bpfc_streams, &key);
 	if (!s) {
+		if (join_over_budget(&p)) {
+			gs->join_rate_limited++;
+			return XDP_DROP;
+		}
 		gs->passed++;
 		return XDP_PASS;
 	}
@@ -354,6 +419,7 @@ struct fanout_ctx {
 	void *list;				/* inner map: this stream's subscribers */
 	struct bpfc_stream_stats *ss;
 	struct fanout_scratch *sc;
+	__u64 now;				/* consent clock */
 	__u32 stream_id;
 	__u32 redirect_ifindex;			/* last copy goes out with bpf_redirect */
 	__u8 family;				/* current L3 of the packet */
@@ -553,6 +619,16 @@ static __always_inline int write_l2(struct fanout_ctx *c, const struct bpf_fib_l
 	return bpf_skb_store_bytes(c->skb, 0, macs, sizeof(macs), BPF_F_RECOMPUTE_CSUM);
 }
 
+/* Only a device that asked for the stream, and keeps asking, receives it. */
+static __always_inline bool consent_fresh(__u32 sub_id, __u64 now)
+{
+	struct bpfc_consent *cs = bpf_map_lookup_elem(&bpfc_consent, &sub_id);
+
+	if (!cs)
+		return false;
+	return (cs->flags & BPFC_CONSENT_F_STATIC) || now < cs->expires_ns;
+}
+
 /* bpf_loop callback: make subscriber `index`'s copy. Returns 1 to stop. */
 static long fanout_one(__u32 index, void *data)
 {
@@ -573,6 +649,10 @@ static long fanout_one(__u32 index, void *data)
 	subst = bpf_map_lookup_elem(&bpfc_sub_stats, &ent->id);
 	if (!subst)
 		return 0;
+	if (!consent_fresh(ent->id, c->now)) {
+		subst->no_consent++;
+		return 0;
+	}
 
 	old_family = c->family;
 	if (ent->family != c->family && switch_family(c, ent->family)) {
@@ -687,6 +767,7 @@ static __always_inline void fanout_ctx_init(struct fanout_ctx *c, struct __sk_bu
 	void *data_end = (void *)(long)skb->data_end;
 
 	c->skb = skb;
+	c->now = bpf_ktime_get_ns();
 	c->stream_id = s->id;
 	c->family = p->family;
 	c->ttl = p->ttl - 1;

@@ -11,6 +11,9 @@
  * bpfc_sub_stats      PERCPU_ARRAY     subscriber id          bpfc_sub_stats
  * bpfc_strm_state     ARRAY            stream id              bpfc_stream_state
  * bpfc_sub_evt        ARRAY            subscriber id          last error event time (ns)
+ * bpfc_consent        ARRAY            subscriber id          bpfc_consent
+ * bpfc_join_rate      LRU_HASH         bpfc_join_src          bpfc_join_window
+ * bpfc_settings       ARRAY            0                      bpfc_settings
  * bpfc_global         PERCPU_ARRAY     0                      bpfc_global_stats
  * bpfc_ifaddrs        HASH             ifindex                bpfc_ifaddr
  * bpfc_attach         HASH             ifindex                bpfc_attach
@@ -64,8 +67,10 @@ struct bpfc_stream {
 	__be16 egress_port;		/* UDP source port of every copy */
 	union bpfc_addr source;
 	char name[BPFC_STREAM_NAME_LEN];
+	__u32 max_subs;			/* quota: devices; 0 = relay's limit only */
+	__u32 max_mbps;			/* quota: egress Mbps; 0 = relay's limit only */
 };
-_Static_assert(sizeof(struct bpfc_stream) == 60, "bpfc_stream ABI");
+_Static_assert(sizeof(struct bpfc_stream) == 68, "bpfc_stream ABI");
 
 /*
  * One subscriber. The registry (bpfc_subs) holds it by id; a stream's fan-out
@@ -114,6 +119,42 @@ struct bpfc_sub_stats {
 	__u64 err_mtu;
 	__u64 err_no_ifaddr;
 	__u64 err_redirect;
+	__u64 no_consent;		/* copies withheld: consent pending or expired */
+};
+
+/*
+ * A subscriber's consent to receive (RFC 7675 in spirit). TC sends to a
+ * device only while now < expires_ns (CLOCK_MONOTONIC), unless it is static.
+ * The agent extends expires_ns on every authenticated keepalive.
+ */
+#define BPFC_CONSENT_F_STATIC	(1U << 0)	/* operator's choice: no consent needed */
+
+struct bpfc_consent {
+	__u64 expires_ns;		/* 0: never consented */
+	__u32 flags;
+	__u8 nonce[16];			/* the session secret keepalives must carry */
+	__u32 pad;
+};
+_Static_assert(sizeof(struct bpfc_consent) == 32, "bpfc_consent ABI");
+
+/* Relay-wide settings the programs read; written by the agent at start. */
+struct bpfc_settings {
+	__be16 join_port;		/* UDP port of JOIN/KEEPALIVE; 0: none */
+	__u16 pad;
+	__u32 join_rate;		/* JOIN packets per second per source address */
+};
+
+/* Per-source JOIN budget: a one-second window, enforced in XDP. */
+struct bpfc_join_src {
+	__u8 family;
+	__u8 pad[3];
+	union bpfc_addr addr;
+};
+
+struct bpfc_join_window {
+	__u64 start_ns;
+	__u32 packets;
+	__u32 pad;
 };
 
 /* Written by XDP, read by the agent. */
@@ -137,6 +178,8 @@ struct bpfc_global_stats {
 	__u64 frag_passed;		/* non-first fragments, passed untouched */
 	__u64 ext_hdr_limit;		/* IPv6 extension chain too long: passed */
 	__u64 events_lost;		/* ring buffer full */
+	__u64 join_passed;		/* JOIN-port packets handed to the agent */
+	__u64 join_rate_limited;	/* JOIN-port packets over a source's budget: dropped */
 };
 
 /* Source addresses the copies leave with, per egress interface. */

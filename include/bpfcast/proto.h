@@ -38,6 +38,16 @@ enum bpfc_msg_type {
 	BPFC_MSG_RELAYS_GET,			/* admin: dump of RELAY_INFO */
 	BPFC_MSG_RELAY_INFO,			/* A_RELAY_ID A_CONNECTED A_COUNT_STREAMS A_COUNT_SUBS */
 	BPFC_MSG_PEER,				/* status: A_STREAM_NAME A_FROM A_TO */
+	/* device <-> relay, over UDP (BPFC_JOIN_PORT); see "Consent" in docs/protocol.md */
+	BPFC_MSG_JOIN,				/* A_STREAM_NAME [A_TOKEN] [A_NONCE] */
+	BPFC_MSG_CHALLENGE,			/* A_NONCE: echo it in a second JOIN */
+	BPFC_MSG_KEEPALIVE,			/* A_STREAM_NAME A_NONCE: consent is still given */
+	BPFC_MSG_LEAVE,				/* A_STREAM_NAME A_NONCE */
+	/* admin -> agent or manager */
+	BPFC_MSG_TOKEN_GET,			/* A_STREAM_NAME A_SUB [A_TTL]: answered with TOKEN */
+	BPFC_MSG_TOKEN,				/* A_TOKEN_TEXT A_EXPIRES [A_RELAY A_JOIN] */
+	/* agent -> manager */
+	BPFC_MSG_CONSENT,			/* A_STREAM_NAME A_SUB A_CONSENT_MS A_NONCE; 0 ms: gone */
 	__BPFC_MSG_MAX,
 };
 
@@ -68,6 +78,17 @@ enum bpfc_attr {
 	BPFC_A_COUNT_SUBS,	/* u32 */
 	BPFC_A_CAPS,		/* u32: enum bpfc_cap bits the sender supports */
 	BPFC_A_ANY_SOURCE,	/* u8 flag: a manager stream without A_SOURCE on purpose */
+	BPFC_A_TOKEN,		/* binary, BPFC_TOKEN_LEN: be64 expiry (Unix s) + HMAC-SHA256 */
+	BPFC_A_NONCE,		/* binary, BPFC_NONCE_LEN */
+	BPFC_A_CONSENT_MS,	/* u32: consent left; 0 in CONSENT: expired or left */
+	BPFC_A_STATIC,		/* u8 flag: subscriber needs no consent (operator's choice) */
+	BPFC_A_TTL,		/* u32: token lifetime, seconds */
+	BPFC_A_TOKEN_TEXT,	/* string: the token as users pass it */
+	BPFC_A_EXPIRES,		/* u64: Unix seconds */
+	BPFC_A_JOIN,		/* nested bpfc_ep_attr: where a device sends its JOIN */
+	BPFC_A_CONSENT,		/* nested bpfc_consent_attr: status of a subscriber / stream */
+	BPFC_A_QUOTA,		/* nested bpfc_quota_attr: a stream's limits */
+	BPFC_A_PAD,		/* binary, ignored: brings a JOIN to BPFC_JOIN_MIN_LEN */
 	__BPFC_A_MAX,
 };
 #define BPFC_A_MAX (__BPFC_A_MAX - 1)
@@ -95,9 +116,52 @@ enum bpfc_stat_attr {
 	BPFC_STAT_TX_BPS,	/* u64: bits/s sent over the last samples */
 	BPFC_STAT_DEVICES,	/* u64: DEVICE subscribers */
 	BPFC_STAT_PEERS,	/* u64: PEER subscribers */
+	BPFC_STAT_NO_CONSENT,	/* u64: copies withheld for want of consent */
+	BPFC_STAT_JOIN_RATE_LIMITED, /* u64: JOIN packets dropped in XDP (relay only) */
+	BPFC_STAT_QUOTA_REFUSED,/* u64: subscriptions refused over a quota */
 	__BPFC_STAT_MAX,
 };
 #define BPFC_STAT_MAX (__BPFC_STAT_MAX - 1)
+
+/* Consent counters and state; per stream, or per subscriber (STATE, MS_LEFT). */
+enum bpfc_consent_attr {
+	BPFC_CONSENT_UNSPEC,
+	BPFC_CONSENT_JOINS,		/* u64: JOINs that completed the handshake */
+	BPFC_CONSENT_CHALLENGES,	/* u64: CHALLENGEs sent */
+	BPFC_CONSENT_REFUSED,		/* u64: JOINs refused (token, nonce, quota, policy) */
+	BPFC_CONSENT_EXPIRIES,		/* u64: subscribers removed for silence */
+	BPFC_CONSENT_LEAVES,		/* u64: LEAVEs */
+	BPFC_CONSENT_STATE,		/* u8: enum bpfc_consent_state */
+	BPFC_CONSENT_MS_LEFT,		/* u32 */
+	__BPFC_CONSENT_MAX,
+};
+#define BPFC_CONSENT_MAX (__BPFC_CONSENT_MAX - 1)
+
+enum bpfc_consent_state {
+	BPFC_CS_STATIC = 1,		/* operator-added with --static */
+	BPFC_CS_PENDING = 2,		/* authorised, waiting for the device's JOIN */
+	BPFC_CS_FRESH = 3,		/* consent given and kept alive */
+	BPFC_CS_EXPIRED = 4,		/* silent past its deadline; removal follows */
+};
+
+enum bpfc_quota_attr {
+	BPFC_QUOTA_UNSPEC,
+	BPFC_QUOTA_MAX_SUBS,		/* u32: devices on this stream per relay; 0: no limit */
+	BPFC_QUOTA_MAX_MBPS,		/* u32: egress Mbps of this stream per relay; 0: no limit */
+	__BPFC_QUOTA_MAX,
+};
+#define BPFC_QUOTA_MAX (__BPFC_QUOTA_MAX - 1)
+
+/* Consent defaults (RFC 7675 uses 30 s; keepalives every 5 s ride out loss). */
+#define BPFC_JOIN_PORT		5400
+#define BPFC_CONSENT_TTL_MS	30000
+#define BPFC_KEEPALIVE_MS	5000
+#define BPFC_JOIN_RATE		20	/* JOIN-port packets/s per source, enforced in XDP */
+#define BPFC_TOKEN_TTL_S	3600
+#define BPFC_TOKEN_LEN		40	/* be64 expiry + 32-byte HMAC-SHA256 */
+#define BPFC_NONCE_LEN		16
+/* A relay never answers a device with more bytes than it sent: no amplification. */
+#define BPFC_JOIN_MIN_LEN	64
 
 enum bpfc_role {
 	BPFC_ROLE_AGENT = 1,

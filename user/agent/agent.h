@@ -8,6 +8,7 @@
 #include <linux/netlink.h>
 #include "bpfcast/maps.h"
 #include "config.h"
+#include "consent.h"
 #include "denylist.h"
 #include "spec.h"
 
@@ -40,6 +41,8 @@ struct agent_stream {
 	__u32 th_mbps;
 	bool over;		/* above a threshold at the last report */
 	struct stream_rate rate;
+	/* consent and quota counters, since this agent started */
+	__u64 joins, challenges, join_refused, expiries, leaves, quota_refused;
 };
 
 struct agent_iface {
@@ -57,11 +60,18 @@ struct agent {
 	__u32 sample_ms;
 	bool force_generic;
 	struct bpfc_denylist deny;	/* destination policy: defaults, config, --deny */
+	__u16 join_port;		/* UDP port of the JOIN handshake; 0: off */
+	__u32 join_rate;		/* JOIN packets/s per source, enforced in XDP */
+	__u32 consent_ttl_ms;
+	const char *join_key_path;	/* token key: lets devices join with a token */
+	bool has_join_key;
+	struct bpfc_key join_key;
+	struct bpfc_key nonce_secret;	/* per process: challenge nonces */
 
 	/* data plane */
 	struct bpfcast *skel;
 	int fd_streams, fd_fanout, fd_subs, fd_strm_stats, fd_sub_stats, fd_strm_state;
-	int fd_sub_evt, fd_global, fd_ifaddrs, fd_attach;
+	int fd_sub_evt, fd_global, fd_ifaddrs, fd_attach, fd_consent, fd_settings;
 	int btf_fd;
 	__u32 btf_u32_id, btf_sub_id;
 	int nr_cpus;
@@ -71,6 +81,8 @@ struct agent {
 	struct agent_stream streams[BPFC_MAX_STREAMS];
 	struct bpfc_sub *subs;
 	bool *sub_used;
+	struct bpfc_consent *consent;	/* mirror of bpfc_consent */
+	bool *consent_dirty;		/* refreshed since the last CONSENT to the manager */
 	int n_subs_total;
 	__u32 next_stream_id;
 	__u32 next_sub_id;
@@ -78,6 +90,7 @@ struct agent {
 	/* netlink */
 	struct mnl_socket *rtnl_events;
 	int ctl_fd;
+	int join_fd;
 
 	/* manager (optional) */
 	const char *manager;
@@ -106,6 +119,10 @@ int state_stream_add(struct agent *a, const struct bpfc_stream_spec *spec, const
 int state_stream_del(struct agent *a, const char *name, const char **err);
 int state_sub_add(struct agent *a, const struct bpfc_sub_spec *spec, const char **err);
 int state_sub_del(struct agent *a, const struct bpfc_sub_spec *spec, const char **err);
+/* The subscriber id of (stream, ep), or -1. */
+int state_sub_find(struct agent *a, const char *stream, const struct bpfc_endpoint *ep);
+int state_consent_write(struct agent *a, __u32 sub_id, const struct bpfc_consent *c);
+__u64 mono_ns(void);
 struct agent_stream *state_stream_by_name(struct agent *a, const char *name, __u32 *id);
 void state_free(struct agent *a);
 
@@ -132,10 +149,18 @@ void ctl_serve(struct agent *a, int fd, const struct nlmsghdr *nlh);
 int ctl_send_state(struct agent *a, int fd);
 int ctl_send_reports(struct agent *a, int fd);
 
+/* join.c: the device handshake (JOIN, CHALLENGE, KEEPALIVE, LEAVE) and consent expiry */
+int join_open(struct agent *a);
+void join_input(struct agent *a);
+void join_sweep(struct agent *a);
+int join_settings_write(struct agent *a);
+
 /* mgr.c: the connection to bpfcast-manager */
 int mgr_init(struct agent *a, int epfd);
 void mgr_io(struct agent *a, __u32 events);
 void mgr_tick(struct agent *a);
+/* Tell the manager a device's consent: given, refreshed, or gone (ms_left 0). */
+void mgr_consent(struct agent *a, __u32 sub_id, __u32 ms_left);
 bool mgr_is_fd(struct agent *a, int fd);
 
 #endif

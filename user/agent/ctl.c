@@ -106,12 +106,49 @@ static void put_stream_status(struct agent *a, struct outbuf *o, __u32 seq, __u3
 	put_u64(nlh, BPFC_STAT_ERRORS, st.tx_errors);
 	put_u64(nlh, BPFC_STAT_RX_PPS, age_ns < 2000000000ULL ? s->rate.pps : 0);
 	put_u64(nlh, BPFC_STAT_RX_BPS, age_ns < 2000000000ULL ? s->rate.bps : 0);
+	put_u64(nlh, BPFC_STAT_TX_BPS, age_ns < 2000000000ULL ? s->rate.tx_bps : 0);
+	put_u64(nlh, BPFC_STAT_QUOTA_REFUSED, s->quota_refused);
 	mnl_attr_nest_end(nlh, nest);
 	put_drops(nlh, &st);
+	nest = mnl_attr_nest_start(nlh, BPFC_A_CONSENT);
+	put_u64(nlh, BPFC_CONSENT_JOINS, s->joins);
+	put_u64(nlh, BPFC_CONSENT_CHALLENGES, s->challenges);
+	put_u64(nlh, BPFC_CONSENT_REFUSED, s->join_refused);
+	put_u64(nlh, BPFC_CONSENT_EXPIRIES, s->expiries);
+	put_u64(nlh, BPFC_CONSENT_LEAVES, s->leaves);
+	mnl_attr_nest_end(nlh, nest);
 	out_commit(o, nlh);
 }
 
-static void put_sub_status(struct agent *a, struct outbuf *o, __u32 seq, __u32 sub_id)
+/* Where a subscriber's consent stands, and for the manager the secret to hand it over. */
+static void put_sub_consent(struct agent *a, struct nlmsghdr *nlh, __u32 sub_id, bool secrets)
+{
+	const struct bpfc_consent *c = &a->consent[sub_id];
+	struct nlattr *nest = mnl_attr_nest_start(nlh, BPFC_A_CONSENT);
+	__u64 now = mono_ns();
+	__u32 left = c->expires_ns > now ? (c->expires_ns - now) / 1000000 : 0;
+	__u8 state;
+
+	if (c->flags & BPFC_CONSENT_F_STATIC)
+		state = BPFC_CS_STATIC;
+	else if (!c->expires_ns)
+		state = BPFC_CS_PENDING;
+	else
+		state = left ? BPFC_CS_FRESH : BPFC_CS_EXPIRED;
+	mnl_attr_put_u8(nlh, BPFC_CONSENT_STATE, state);
+	if (state == BPFC_CS_FRESH)
+		mnl_attr_put_u32(nlh, BPFC_CONSENT_MS_LEFT, left);
+	mnl_attr_nest_end(nlh, nest);
+	if (state == BPFC_CS_STATIC)
+		mnl_attr_put_u8(nlh, BPFC_A_STATIC, 1);
+	if (secrets && state == BPFC_CS_FRESH) {
+		mnl_attr_put_u32(nlh, BPFC_A_CONSENT_MS, left);
+		mnl_attr_put(nlh, BPFC_A_NONCE, BPFC_NONCE_LEN, c->nonce);
+	}
+}
+
+static void put_sub_status(struct agent *a, struct outbuf *o, __u32 seq, __u32 sub_id,
+			   bool secrets)
 {
 	const struct bpfc_sub *sub = &a->subs[sub_id];
 	struct nlmsghdr *nlh = bpfc_msg_start(out_next(o), BPFC_MSG_SUB, NLM_F_MULTI, seq);
@@ -129,7 +166,9 @@ static void put_sub_status(struct agent *a, struct outbuf *o, __u32 seq, __u32 s
 	put_u64(nlh, BPFC_STAT_TX_BYTES, st.bytes);
 	put_u64(nlh, BPFC_STAT_ERRORS, st.err_no_route + st.err_no_neigh + st.err_mtu +
 					       st.err_no_ifaddr + st.err_redirect);
+	put_u64(nlh, BPFC_STAT_NO_CONSENT, st.no_consent);
 	mnl_attr_nest_end(nlh, nest);
+	put_sub_consent(a, nlh, sub_id, secrets);
 	out_commit(o, nlh);
 }
 
@@ -145,11 +184,13 @@ static void put_relay_status(struct agent *a, struct outbuf *o, __u32 seq)
 	put_u64(nlh, BPFC_STAT_RX_PACKETS, g.rx_packets);
 	put_u64(nlh, BPFC_STAT_EVENTS_LOST, g.events_lost);
 	put_u64(nlh, BPFC_STAT_MALFORMED, g.trunc_l2 + g.trunc_l3 + g.bad_l3 + g.trunc_l4 + g.bad_l4);
+	put_u64(nlh, BPFC_STAT_JOIN_RATE_LIMITED, g.join_rate_limited);
 	mnl_attr_nest_end(nlh, nest);
 	out_commit(o, nlh);
 }
 
-static void dump_status(struct agent *a, struct outbuf *o, const struct nlmsghdr *req)
+static void dump_status(struct agent *a, struct outbuf *o, const struct nlmsghdr *req,
+			bool secrets)
 {
 	__u32 id;
 	int i;
@@ -162,7 +203,7 @@ static void dump_status(struct agent *a, struct outbuf *o, const struct nlmsghdr
 			continue;
 		put_stream_status(a, o, req->nlmsg_seq, id);
 		for (i = 0; i < s->n_subs && !o->err; i++)
-			put_sub_status(a, o, req->nlmsg_seq, s->subs[i]);
+			put_sub_status(a, o, req->nlmsg_seq, s->subs[i], secrets);
 	}
 	out_commit(o, bpfc_put_done(out_next(o), req->nlmsg_seq));
 }
@@ -179,6 +220,43 @@ static int set_thresholds(struct agent *a, const char *name, const struct nlattr
 	s->th_devices = th[BPFC_TH_OFFLOAD_ABOVE] ? mnl_attr_get_u32(th[BPFC_TH_OFFLOAD_ABOVE]) : 0;
 	s->th_mbps = th[BPFC_TH_OFFLOAD_ABOVE_MBPS] ?
 			     mnl_attr_get_u32(th[BPFC_TH_OFFLOAD_ABOVE_MBPS]) : 0;
+	return 0;
+}
+
+/* A standalone relay's token, signed with its --join-key. */
+static int issue_token(struct agent *a, struct outbuf *o, const struct nlmsghdr *req,
+		       const struct bpfc_sub_spec *sub, const struct nlattr *ttl_attr,
+		       const char **err)
+{
+	static char why[160];
+	__u32 ttl = ttl_attr ? mnl_attr_get_u32(ttl_attr) : BPFC_TOKEN_TTL_S;
+	__u8 token[BPFC_TOKEN_LEN];
+	char text[BPFC_TOKEN_STRLEN];
+	struct nlmsghdr *nlh;
+	struct timespec now;
+
+	if (!a->has_join_key) {
+		*err = "this relay has no token key: start it with --join-key FILE";
+		return -ENOKEY;
+	}
+	if (!state_stream_by_name(a, sub->stream, NULL)) {
+		*err = "no such stream";
+		return -ENOENT;
+	}
+	if (ttl == 0 || ttl > 366 * 86400) {
+		*err = "token lifetime must be 1 s to 366 days";
+		return -EINVAL;
+	}
+	*err = bpfc_subscriber_refused(&a->deny, &sub->ep, why, sizeof(why));
+	if (*err)
+		return -EINVAL;
+	clock_gettime(CLOCK_REALTIME, &now);
+	bpfc_token_sign(&a->join_key, sub->stream, &sub->ep, now.tv_sec + ttl, token);
+	bpfc_token_format(sub->stream, token, text);
+	nlh = bpfc_msg_start(out_next(o), BPFC_MSG_TOKEN, 0, req->nlmsg_seq);
+	mnl_attr_put_strz(nlh, BPFC_A_TOKEN_TEXT, text);
+	mnl_attr_put_u64(nlh, BPFC_A_EXPIRES, now.tv_sec + ttl);
+	out_commit(o, nlh);
 	return 0;
 }
 
@@ -224,8 +302,13 @@ static void handle_request(struct agent *a, struct outbuf *o, const struct nlmsg
 			ret = state_sub_del(a, &sub, &err);
 		break;
 	case BPFC_MSG_STATUS_GET:
-		dump_status(a, o, req);
+		dump_status(a, o, req, false);
 		return;
+	case BPFC_MSG_TOKEN_GET:
+		ret = bpfc_get_sub_spec(tb, &sub, &err);
+		if (!ret)
+			ret = issue_token(a, o, req, &sub, tb[BPFC_A_TTL], &err);
+		break;
 	default:
 		ret = -EOPNOTSUPP;
 		err = "unknown message type";
@@ -256,7 +339,7 @@ int ctl_send_state(struct agent *a, int fd)
 	out.err = 0;
 	out.len = 0;
 	out_commit(&out, bpfc_msg_start(out_next(&out), BPFC_MSG_STATE, 0, 0));
-	dump_status(a, &out, &req);
+	dump_status(a, &out, &req, true);
 	out_flush(&out);
 	return out.err;
 }

@@ -87,7 +87,8 @@ int dp_open_load(struct agent *a)
 	bool had_pins;
 	int err;
 
-	if (mkdir(a->pin_dir, 0700) && errno != EEXIST) {
+	/* Pins give full control of the data plane: root's only. */
+	if ((mkdir(a->pin_dir, 0700) && errno != EEXIST) || chmod(a->pin_dir, 0700)) {
 		err = -errno;
 		pr_warn("cannot create pin directory %s: %s (is bpffs mounted at /sys/fs/bpf?)\n",
 			a->pin_dir, strerror(errno));
@@ -136,6 +137,8 @@ int dp_open_load(struct agent *a)
 	a->fd_global = bpf_map__fd(a->skel->maps.bpfc_global);
 	a->fd_ifaddrs = bpf_map__fd(a->skel->maps.bpfc_ifaddrs);
 	a->fd_attach = bpf_map__fd(a->skel->maps.bpfc_attach);
+	a->fd_consent = bpf_map__fd(a->skel->maps.bpfc_consent);
+	a->fd_settings = bpf_map__fd(a->skel->maps.bpfc_settings);
 
 	/* Fan-out lists are created at run time; give them BTF so bpftool shows fields. */
 	btf = bpf_object__btf(a->skel->obj);

@@ -41,12 +41,20 @@ static const char usage[] =
 	"                          (repeatable)\n"
 	"      --data-addr ADDR    address peers send streams to (repeatable, one per\n"
 	"                          family; default: the first interface's)\n"
+	"      --join-port PORT    UDP port devices JOIN on (default 5400; 0: off)\n"
+	"      --join-key FILE     token key (mode 0600): devices with a token from it may\n"
+	"                          join; without it only operator-authorised ones may\n"
+	"      --join-rate N       JOIN packets/s per source address, dropped in XDP\n"
+	"                          above it (default 20)\n"
+	"      --consent-ttl SECS  a device's consent lasts this long past its last\n"
+	"                          keepalive (default 30)\n"
 	"  -v, --verbose           more messages (twice: libbpf's too)\n"
 	"  -h, --help              this text\n";
 
 enum {
 	OPT_PIN_DIR = 256, OPT_SOCKET, OPT_SAMPLE_MS, OPT_XDP_GENERIC, OPT_DETACH, OPT_MANAGER,
-	OPT_ID, OPT_MAX_SUBS, OPT_MAX_MBPS, OPT_DATA_ADDR, OPT_DENY,
+	OPT_ID, OPT_MAX_SUBS, OPT_MAX_MBPS, OPT_DATA_ADDR, OPT_DENY, OPT_JOIN_PORT, OPT_JOIN_KEY,
+	OPT_JOIN_RATE, OPT_CONSENT_TTL,
 };
 
 static const struct option options[] = {
@@ -63,6 +71,10 @@ static const struct option options[] = {
 	{ "max-mbps", required_argument, NULL, OPT_MAX_MBPS },
 	{ "data-addr", required_argument, NULL, OPT_DATA_ADDR },
 	{ "deny", required_argument, NULL, OPT_DENY },
+	{ "join-port", required_argument, NULL, OPT_JOIN_PORT },
+	{ "join-key", required_argument, NULL, OPT_JOIN_KEY },
+	{ "join-rate", required_argument, NULL, OPT_JOIN_RATE },
+	{ "consent-ttl", required_argument, NULL, OPT_CONSENT_TTL },
 	{ "verbose", no_argument, NULL, 'v' },
 	{ "help", no_argument, NULL, 'h' },
 	{}
@@ -125,10 +137,12 @@ static int run(struct agent *a)
 {
 	int ep = epoll_create1(EPOLL_CLOEXEC), sig = signals_fd();
 	struct epoll_event evs[16];
+	__u64 last_sweep = 0;
 	int n, i;
 
 	if (ep < 0 || sig < 0 || epoll_add(ep, sig) || epoll_add(ep, a->ctl_fd) ||
-	    epoll_add(ep, events_fd(a)) || epoll_add(ep, rtnl_events_fd(a)) || mgr_init(a, ep)) {
+	    epoll_add(ep, events_fd(a)) || epoll_add(ep, rtnl_events_fd(a)) || mgr_init(a, ep) ||
+	    (a->join_fd >= 0 && epoll_add(ep, a->join_fd))) {
 		pr_warn("cannot set up the event loop: %s\n", strerror(errno));
 		return -errno;
 	}
@@ -155,6 +169,8 @@ static int run(struct agent *a)
 				events_poll(a);
 			} else if (fd == rtnl_events_fd(a)) {
 				rtnl_events_handle(a);
+			} else if (fd == a->join_fd) {
+				join_input(a);
 			} else if (mgr_is_fd(a, fd)) {
 				mgr_io(a, evs[i].events);
 			} else {
@@ -162,6 +178,10 @@ static int run(struct agent *a)
 			}
 		}
 		events_poll(a);
+		if (mono_ns() - last_sweep >= 200000000ULL) {
+			join_sweep(a);
+			last_sweep = mono_ns();
+		}
 		mgr_tick(a);
 	}
 }
@@ -193,6 +213,10 @@ int main(int argc, char **argv)
 		.ctl_fd = -1,
 		.max_subs = BPFC_MAX_SUBS,
 		.max_mbps = 10000,
+		.join_port = BPFC_JOIN_PORT,
+		.join_rate = BPFC_JOIN_RATE,
+		.consent_ttl_ms = BPFC_CONSENT_TTL_MS,
+		.join_fd = -1,
 	};
 	struct agent *a = &agent;
 	struct bpfc_config cfg = {};
@@ -281,6 +305,31 @@ int main(int argc, char **argv)
 			}
 			break;
 		}
+		case OPT_JOIN_PORT:
+			if (bpfc_parse_u32(optarg, 0, 65535, &v)) {
+				pr_warn("--join-port '%s': want a UDP port, or 0 for none\n", optarg);
+				return 1;
+			}
+			a->join_port = v;
+			break;
+		case OPT_JOIN_KEY:
+			a->join_key_path = optarg;
+			break;
+		case OPT_JOIN_RATE:
+			if (bpfc_parse_u32(optarg, 1, 1000000, &v)) {
+				pr_warn("--join-rate '%s': want packets per second, 1 to 1000000\n",
+					optarg);
+				return 1;
+			}
+			a->join_rate = v;
+			break;
+		case OPT_CONSENT_TTL:
+			if (bpfc_parse_u32(optarg, 1, 86400, &v)) {
+				pr_warn("--consent-ttl '%s': want seconds, 1 to 86400\n", optarg);
+				return 1;
+			}
+			a->consent_ttl_ms = v * 1000;
+			break;
 		case 'v':
 			verbose++;
 			break;
@@ -320,6 +369,13 @@ int main(int argc, char **argv)
 		bpfc_denylist_defaults(&a->deny);
 	for (i = 0; i < deny_flags.n && a->deny.n < BPFC_DENY_MAX; i++)
 		a->deny.rule[a->deny.n++] = deny_flags.rule[i];
+	if (a->join_key_path) {
+		if (bpfc_key_load(a->join_key_path, &a->join_key, errbuf, sizeof(errbuf))) {
+			pr_warn("--join-key: %s\n", errbuf);
+			return 1;
+		}
+		a->has_join_key = true;
+	}
 	if (!!a->manager != !!a->relay_id) {
 		pr_warn("--manager and --id go together\n");
 		return 1;
@@ -336,7 +392,9 @@ int main(int argc, char **argv)
 
 	a->subs = calloc(BPFC_MAX_SUBS, sizeof(*a->subs));
 	a->sub_used = calloc(BPFC_MAX_SUBS, sizeof(*a->sub_used));
-	if (!a->subs || !a->sub_used) {
+	a->consent = calloc(BPFC_MAX_SUBS, sizeof(*a->consent));
+	a->consent_dirty = calloc(BPFC_MAX_SUBS, sizeof(*a->consent_dirty));
+	if (!a->subs || !a->sub_used || !a->consent || !a->consent_dirty) {
 		pr_warn("out of memory\n");
 		return 1;
 	}
@@ -360,6 +418,8 @@ int main(int argc, char **argv)
 		err = rtnl_events_open(a);
 	if (!err)
 		err = ctl_listen(a);
+	if (!err)
+		err = join_open(a);
 	if (!err)
 		default_data_addrs(a);
 	if (!err) {

@@ -94,6 +94,15 @@ static int mgr_greet(struct agent *a)
 		mnl_attr_put(nlh, BPFC_A_DATA_ADDR6, 16, a->data6.v6);
 	mnl_attr_put_u32(nlh, BPFC_A_MAX_SUBS, a->max_subs);
 	mnl_attr_put_u32(nlh, BPFC_A_MAX_MBPS, a->max_mbps);
+	if (a->join_fd >= 0 && (a->has_data4 || a->has_data6)) {
+		struct bpfc_endpoint join = {
+			.family = a->has_data4 ? BPFC_AF_INET : BPFC_AF_INET6,
+			.addr = a->has_data4 ? a->data4 : a->data6,
+			.port = a->join_port,
+		};
+
+		bpfc_put_endpoint(nlh, BPFC_A_JOIN, &join);
+	}
 	err = send_msg(a, nlh);
 	if (err)
 		return err;
@@ -215,6 +224,57 @@ static bool threshold_crossed(struct agent *a)
 	return crossed;
 }
 
+static bool mgr_ready(struct agent *a)
+{
+	return a->mgr && a->mgr->fd >= 0 && !a->mgr->connecting;
+}
+
+static void put_consent(struct agent *a, struct nlmsghdr *nlh, __u32 sub_id, __u32 ms_left)
+{
+	struct bpfc_endpoint ep;
+
+	bpfc_sub_endpoint(&a->subs[sub_id], &ep);
+	mnl_attr_put_strz(nlh, BPFC_A_STREAM_NAME, a->streams[a->subs[sub_id].stream_id].spec.name);
+	bpfc_put_endpoint(nlh, BPFC_A_SUB, &ep);
+	mnl_attr_put_u32(nlh, BPFC_A_CONSENT_MS, ms_left);
+	mnl_attr_put(nlh, BPFC_A_NONCE, BPFC_NONCE_LEN, a->consent[sub_id].nonce);
+}
+
+/*
+ * A device's consent, so the manager can hand it to the relay the device moves
+ * to. While the manager is away, the STATE sent on reconnect carries it.
+ */
+void mgr_consent(struct agent *a, __u32 sub_id, __u32 ms_left)
+{
+	char buf[256];
+	struct nlmsghdr *nlh;
+
+	a->consent_dirty[sub_id] = false;
+	if (!mgr_ready(a))
+		return;
+	nlh = bpfc_msg_start(buf, BPFC_MSG_CONSENT, NLM_F_REQUEST, ++a->mgr->seq);
+	put_consent(a, nlh, sub_id, ms_left);
+	if (send_msg(a, nlh))
+		mgr_drop(a, "cannot send");
+}
+
+/* Keepalives since the last tick, batched: one CONSENT per refreshed device. */
+static void send_consent_refreshes(struct agent *a)
+{
+	__u64 now = mono_ns();
+	__u32 id;
+
+	for (id = 0; id < BPFC_MAX_SUBS && mgr_ready(a); id++) {
+		const struct bpfc_consent *c = &a->consent[id];
+
+		if (!a->sub_used[id] || !a->consent_dirty[id])
+			continue;
+		if (c->expires_ns > now)
+			mgr_consent(a, id, (c->expires_ns - now) / 1000000);
+		a->consent_dirty[id] = false;
+	}
+}
+
 void mgr_tick(struct agent *a)
 {
 	struct mgr_conn *m = a->mgr;
@@ -241,5 +301,7 @@ void mgr_tick(struct agent *a)
 		m->last_report_ms = now;
 		if (send_msg(a, nlh) || ctl_send_reports(a, m->fd))
 			mgr_drop(a, "cannot send");
+		else
+			send_consent_refreshes(a);
 	}
 }

@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 #include <bpf/bpf.h>
 #include "agent.h"
@@ -344,6 +345,96 @@ static int find_sub(struct agent *a, struct agent_stream *s, const struct bpfc_e
 	return -1;
 }
 
+__u64 mono_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (__u64)ts.tv_sec * 1000000000ULL + ts.tv_nsec;
+}
+
+int state_consent_write(struct agent *a, __u32 sub_id, const struct bpfc_consent *c)
+{
+	if (bpf_map_update_elem(a->fd_consent, &sub_id, c, BPF_ANY))
+		return -errno;
+	a->consent[sub_id] = *c;
+	return 0;
+}
+
+/* What a subscriber's consent entry becomes from an add. */
+static void consent_from_spec(const struct bpfc_sub_spec *spec, struct bpfc_consent *c)
+{
+	memset(c, 0, sizeof(*c));
+	if (spec->is_static || spec->kind == BPFC_SUB_PEER) {
+		c->flags = BPFC_CONSENT_F_STATIC;
+	} else if (spec->has_consent) {
+		c->expires_ns = mono_ns() + (__u64)spec->consent_ms * 1000000;
+		memcpy(c->nonce, spec->nonce, sizeof(c->nonce));
+	}
+}
+
+/* Adding a known subscriber again may make it static or refresh its consent; never weaker. */
+static int sub_update_consent(struct agent *a, __u32 id, const struct bpfc_sub_spec *spec)
+{
+	struct bpfc_consent c;
+	int ret;
+
+	if (!spec->is_static && !spec->has_consent)
+		return 0;
+	consent_from_spec(spec, &c);
+	ret = state_consent_write(a, id, &c);
+	if (!ret && spec->has_consent)
+		a->consent_dirty[id] = true;
+	return ret;
+}
+
+static __u32 stream_devices(struct agent *a, const struct agent_stream *s)
+{
+	__u32 n = 0;
+	int i;
+
+	for (i = 0; i < s->n_subs; i++)
+		n += a->subs[s->subs[i]].kind == BPFC_SUB_DEVICE;
+	return n;
+}
+
+static __u64 relay_devices_and_bps(struct agent *a, __u64 *tx_bps)
+{
+	__u64 n = 0;
+	int id;
+
+	*tx_bps = 0;
+	for (id = 0; id < BPFC_MAX_STREAMS; id++) {
+		if (!a->streams[id].used)
+			continue;
+		n += stream_devices(a, &a->streams[id]);
+		*tx_bps += a->streams[id].rate.tx_bps;
+	}
+	return n;
+}
+
+/* Would one more device on s break a stream or relay quota? NULL if not. */
+static const char *quota_refusal(struct agent *a, struct agent_stream *s, char *why, size_t len)
+{
+	__u64 relay_bps, relay_devs = relay_devices_and_bps(a, &relay_bps);
+	__u64 more_bps = s->rate.bps;	/* one more copy of the stream */
+
+	if (s->spec.max_subs && stream_devices(a, s) >= s->spec.max_subs)
+		snprintf(why, len, "over quota: stream %s allows %u devices on this relay",
+			 s->spec.name, s->spec.max_subs);
+	else if (s->spec.max_mbps && s->rate.tx_bps + more_bps > (__u64)s->spec.max_mbps * 1000000)
+		snprintf(why, len, "over quota: stream %s allows %u Mbps out of this relay",
+			 s->spec.name, s->spec.max_mbps);
+	else if (a->max_subs && relay_devs >= a->max_subs)
+		snprintf(why, len, "over quota: this relay allows %u devices", a->max_subs);
+	else if (a->max_mbps && relay_bps + more_bps > (__u64)a->max_mbps * 1000000)
+		snprintf(why, len, "over quota: this relay allows %u Mbps out", a->max_mbps);
+	else
+		return NULL;
+	s->quota_refused++;
+	return why;
+}
+
 /*
  * Add to the registry and, with `publish`, swap in the stream's new list. Each
  * swap waits for an RCU grace period in the kernel, so bulk adds publish once
@@ -353,6 +444,7 @@ static int sub_add(struct agent *a, const struct bpfc_sub_spec *spec, bool publi
 		   const char **err)
 {
 	static char why[160];	/* outlives the call: the caller reports it */
+	struct bpfc_consent consent;
 	struct agent_stream *s;
 	struct bpfc_sub sub;
 	__u32 stream_id, id;
@@ -372,17 +464,28 @@ static int sub_add(struct agent *a, const struct bpfc_sub_spec *spec, bool publi
 		return -EINVAL;
 	idx = find_sub(a, s, &spec->ep);
 	if (idx >= 0) {
-		if (a->subs[s->subs[idx]].kind == spec->kind)
-			return 0;	/* idempotent */
-		*err = "subscriber exists with the other kind; delete it first";
-		return -EEXIST;
+		if (a->subs[s->subs[idx]].kind != spec->kind) {
+			*err = "subscriber exists with the other kind; delete it first";
+			return -EEXIST;
+		}
+		ret = sub_update_consent(a, s->subs[idx], spec);	/* else idempotent */
+		*err = ret ? "cannot write the subscriber's consent" : NULL;
+		return ret;
+	}
+	if (spec->kind == BPFC_SUB_DEVICE && quota_refusal(a, s, why, sizeof(why))) {
+		*err = why;
+		return -EDQUOT;
 	}
 	if (alloc_id(&a->next_sub_id, BPFC_MAX_SUBS, sub_used, a, &id)) {
 		*err = "subscriber table full";
 		return -ENOSPC;
 	}
 	bpfc_sub_build(&spec->ep, spec->kind, id, stream_id, &sub);
+	consent_from_spec(spec, &consent);
+	/* Consent before the list: an id used before must not inherit its old deadline. */
 	ret = dp_percpu_zero(a, a->fd_sub_stats, id, sizeof(struct bpfc_sub_stats));
+	if (!ret)
+		ret = state_consent_write(a, id, &consent);
 	if (!ret)
 		ret = bpf_map_update_elem(a->fd_subs, &id, &sub, BPF_ANY);
 	if (ret) {
@@ -397,6 +500,7 @@ static int sub_add(struct agent *a, const struct bpfc_sub_spec *spec, bool publi
 	}
 	a->subs[id] = sub;
 	a->sub_used[id] = true;
+	a->consent_dirty[id] = spec->has_consent;
 	a->n_subs_total++;
 	s->dirty = !publish;
 	ret = publish ? fanout_publish(a, stream_id, UINT32_MAX) : 0;
@@ -410,6 +514,14 @@ static int sub_add(struct agent *a, const struct bpfc_sub_spec *spec, bool publi
 	/* Resolve the next hop now rather than on the first packet, which would be lost. */
 	rtnl_resolve_neigh(spec->ep.family, &spec->ep.addr);
 	return 0;
+}
+
+int state_sub_find(struct agent *a, const char *stream, const struct bpfc_endpoint *ep)
+{
+	struct agent_stream *s = state_stream_by_name(a, stream, NULL);
+	int idx = s ? find_sub(a, s, ep) : -1;
+
+	return idx < 0 ? -1 : (int)s->subs[idx];
 }
 
 int state_sub_add(struct agent *a, const struct bpfc_sub_spec *spec, const char **err)
@@ -509,6 +621,7 @@ int state_adopt(struct agent *a)
 		}
 		a->subs[key] = sub;
 		a->sub_used[key] = true;
+		bpf_map_lookup_elem(a->fd_consent, &key, &a->consent[key]);
 		a->n_subs_total++;
 		if (key >= a->next_sub_id)
 			a->next_sub_id = (key + 1) % BPFC_MAX_SUBS;
@@ -597,4 +710,6 @@ void state_free(struct agent *a)
 		free(a->streams[i].subs);
 	free(a->subs);
 	free(a->sub_used);
+	free(a->consent);
+	free(a->consent_dirty);
 }

@@ -13,6 +13,7 @@
 #include <sys/un.h>
 #include <json-c/json.h>
 #include "addr.h"
+#include "consent.h"
 #include "denylist.h"
 #include "log.h"
 #include "msgio.h"
@@ -26,10 +27,15 @@ static const char usage[] =
 	"\n"
 	"Commands:\n"
 	"  stream add NAME --ingest ADDR:PORT [--source ADDR[/PLEN]] [--egress-port PORT]\n"
+	"             [--max-subs N] [--max-mbps N]\n"
 	"  stream del NAME\n"
-	"  sub add NAME ADDR:PORT [--peer]\n"
+	"  sub add NAME ADDR:PORT [--static | --peer]\n"
 	"  sub del NAME ADDR:PORT\n"
+	"  token NAME ADDR:PORT [--ttl SECONDS]\n"
+	"  key create FILE\n"
 	"  status [--json]\n"
+	"A subscriber receives only after its device JOINs (bpfcast-join) and while it\n"
+	"keeps its consent alive; --static skips that, on the operator's word.\n"
 	"With --manager, also:\n"
 	"  stream add NAME --origin RELAY_ID --ingest ADDR:PORT --source ADDR[/PLEN]|--any-source\n"
 	"  thresholds STREAM --offload-above N [--offload-above-mbps X] --cease-below M\n"
@@ -169,9 +175,15 @@ static struct nlmsghdr *request(void *buf, __u16 type, __u16 flags)
 	return bpfc_msg_start(buf, type, NLM_F_REQUEST | flags, ++seq);
 }
 
-static int parse_sub_args(int argc, char **argv, struct bpfc_sub_spec *s, bool allow_peer)
+static int parse_sub_args(int argc, char **argv, struct bpfc_sub_spec *s, bool is_add)
 {
-	static const struct option opts[] = { { "peer", no_argument, NULL, 'p' }, {} };
+	static const struct option opts[] = {
+		{ "peer", no_argument, NULL, 'p' },
+		{ "static", no_argument, NULL, 's' },
+		{}
+	};
+	const char *use = is_add ? "usage: sub add NAME ADDR:PORT [--static | --peer]" :
+				   "usage: sub del NAME ADDR:PORT";
 	char whybuf[160];
 	const char *why;
 	int opt;
@@ -179,14 +191,17 @@ static int parse_sub_args(int argc, char **argv, struct bpfc_sub_spec *s, bool a
 	memset(s, 0, sizeof(*s));
 	optind = 1;
 	while ((opt = getopt_long(argc, argv, "", opts, NULL)) != -1) {
-		if (opt != 'p' || !allow_peer)
-			return fail("usage: sub %s NAME ADDR:PORT%s", allow_peer ? "add" : "del",
-				    allow_peer ? " [--peer]" : "");
-		s->kind = BPFC_SUB_PEER;
+		if (!is_add || opt == '?')
+			return fail("%s", use);
+		if (opt == 'p')
+			s->kind = BPFC_SUB_PEER;
+		else
+			s->is_static = true;
 	}
+	if (s->is_static && s->kind == BPFC_SUB_PEER)
+		return fail("--static and --peer: a peer is always static");
 	if (argc - optind != 2)
-		return fail("usage: sub %s NAME ADDR:PORT%s", allow_peer ? "add" : "del",
-			    allow_peer ? " [--peer]" : "");
+		return fail("%s", use);
 	why = bpfc_stream_name_invalid(argv[optind]);
 	if (why)
 		return fail("'%s': %s", argv[optind], why);
@@ -195,8 +210,81 @@ static int parse_sub_args(int argc, char **argv, struct bpfc_sub_spec *s, bool a
 		return fail("'%s' is not ADDR:PORT (IPv6: [ADDR]:PORT, port 1-65535)",
 			    argv[optind + 1]);
 	why = bpfc_subscriber_refused(NULL, &s->ep, whybuf, sizeof(whybuf));
-	if (why && allow_peer)
+	if (why && is_add)
 		return fail("'%s': %s", argv[optind + 1], why);
+	return 0;
+}
+
+/* token NAME ADDR:PORT [--ttl S]: the agent (or manager) signs it with its key. */
+static int cmd_token(int argc, char **argv)
+{
+	static const struct option opts[] = { { "ttl", required_argument, NULL, 't' }, {} };
+	static const char use[] = "usage: token NAME ADDR:PORT [--ttl SECONDS]";
+	const struct nlattr *tb[BPFC_A_MAX + 1];
+	struct bpfc_sub_spec s = {};
+	char buf[512], whybuf[160], ep[BPFC_ENDPOINT_STRLEN];
+	__u32 ttl = BPFC_TOKEN_TTL_S;
+	struct nlmsghdr *nlh, *ans;
+	const char *why;
+	int opt, err;
+
+	optind = 1;
+	while ((opt = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		if (opt != 't' || bpfc_parse_u32(optarg, 1, 366 * 86400, &ttl))
+			return fail("%s (--ttl: 1 s to 366 days)", use);
+	}
+	if (argc - optind != 2)
+		return fail("%s", use);
+	why = bpfc_stream_name_invalid(argv[optind]);
+	if (why)
+		return fail("'%s': %s", argv[optind], why);
+	strcpy(s.stream, argv[optind]);
+	if (bpfc_parse_endpoint(argv[optind + 1], &s.ep))
+		return fail("'%s' is not ADDR:PORT (IPv6: [ADDR]:PORT)", argv[optind + 1]);
+	why = bpfc_subscriber_refused(NULL, &s.ep, whybuf, sizeof(whybuf));
+	if (why)
+		return fail("'%s': %s", argv[optind + 1], why);
+	nlh = request(buf, BPFC_MSG_TOKEN_GET, NLM_F_ACK);
+	bpfc_put_sub_spec(nlh, &s);
+	mnl_attr_put_u32(nlh, BPFC_A_TTL, ttl);
+	if (connect_agent() || send_msg(nlh))
+		return 1;
+	for (;;) {
+		const char *msg;
+
+		if (recv_msg(&ans))
+			return 1;
+		if (ans->nlmsg_type == NLMSG_ERROR) {
+			err = bpfc_get_ack(ans, &msg);
+			return err ? fail("cannot issue a token: %s", msg ? msg : strerror(-err)) : 0;
+		}
+		if (ans->nlmsg_type != BPFC_MSG_TOKEN ||
+		    bpfc_msg_parse(ans, bpfc_msg_policy, BPFC_A_MAX, tb, &msg) ||
+		    !tb[BPFC_A_TOKEN_TEXT])
+			return fail("malformed answer to the token request");
+		printf("token   %s\n", mnl_attr_get_str(tb[BPFC_A_TOKEN_TEXT]));
+		if (tb[BPFC_A_EXPIRES])
+			printf("expires %" PRIu64 "\n", (uint64_t)mnl_attr_get_u64(tb[BPFC_A_EXPIRES]));
+		if (tb[BPFC_A_RELAY])
+			printf("relay   %s\n", mnl_attr_get_str(tb[BPFC_A_RELAY]));
+		if (tb[BPFC_A_JOIN]) {
+			struct bpfc_endpoint join;
+
+			if (!bpfc_get_endpoint(tb[BPFC_A_JOIN], &join, &msg))
+				printf("join    %s\n", bpfc_endpoint_str(&join, ep, sizeof(ep)));
+		}
+	}
+}
+
+/* key create FILE: a token key, mode 0600, for --join-key. */
+static int cmd_key(int argc, char **argv)
+{
+	char err[256];
+
+	if (argc != 3 || strcmp(argv[1], "create"))
+		return fail("usage: key create FILE");
+	if (bpfc_key_create(argv[2], err, sizeof(err)))
+		return fail("%s", err);
 	return 0;
 }
 
@@ -225,6 +313,8 @@ static int cmd_stream(int argc, char **argv)
 		{ "egress-port", required_argument, NULL, 'e' },
 		{ "origin", required_argument, NULL, 'o' },
 		{ "any-source", no_argument, NULL, 'A' },
+		{ "max-subs", required_argument, NULL, 'S' },
+		{ "max-mbps", required_argument, NULL, 'M' },
 		{}
 	};
 	struct bpfc_stream_spec s = {};
@@ -272,6 +362,13 @@ static int cmd_stream(int argc, char **argv)
 		case 'A':
 			any_source = true;
 			break;
+		case 'S':
+		case 'M':
+			if (bpfc_parse_u32(optarg, 1, opt == 'S' ? BPFC_MAX_SUBS : 10000000,
+					   opt == 'S' ? &s.max_subs : &s.max_mbps))
+				return fail("--max-%s '%s' is not a positive number",
+					    opt == 'S' ? "subs" : "mbps", optarg);
+			break;
 		default:
 			return fail("usage: stream add NAME --ingest ADDR:PORT [--source ADDR[/PLEN]] "
 				    "[--egress-port PORT]");
@@ -317,6 +414,47 @@ static __u64 stat_of(const struct nlattr *nest, __u16 type)
 	return 0;
 }
 
+static json_object *consent_counters_json(const struct nlattr *nest)
+{
+	json_object *o = json_object_new_object();
+
+#define CNT(key, type) json_object_object_add(o, key, json_object_new_uint64(stat_of(nest, type)))
+	CNT("joins", BPFC_CONSENT_JOINS);
+	CNT("challenges", BPFC_CONSENT_CHALLENGES);
+	CNT("refused", BPFC_CONSENT_REFUSED);
+	CNT("expiries", BPFC_CONSENT_EXPIRIES);
+	CNT("leaves", BPFC_CONSENT_LEAVES);
+#undef CNT
+	return o;
+}
+
+static const char *consent_state_str(__u8 st)
+{
+	switch (st) {
+	case BPFC_CS_STATIC: return "static";
+	case BPFC_CS_PENDING: return "pending";
+	case BPFC_CS_FRESH: return "fresh";
+	case BPFC_CS_EXPIRED: return "expired";
+	default: return "unknown";
+	}
+}
+
+/* A subscriber's consent: "static", "pending", "fresh" (with ms left) or "expired". */
+static void sub_consent_json(json_object *o, const struct nlattr *nest)
+{
+	const struct nlattr *tb[BPFC_CONSENT_MAX + 1];
+	const char *err;
+	__u8 st = 0;
+	__u32 left = 0;
+
+	if (nest && !bpfc_nest_parse(nest, bpfc_consent_policy, BPFC_CONSENT_MAX, tb, &err)) {
+		st = tb[BPFC_CONSENT_STATE] ? mnl_attr_get_u8(tb[BPFC_CONSENT_STATE]) : 0;
+		left = tb[BPFC_CONSENT_MS_LEFT] ? mnl_attr_get_u32(tb[BPFC_CONSENT_MS_LEFT]) : 0;
+	}
+	json_object_object_add(o, "consent", json_object_new_string(consent_state_str(st)));
+	json_object_object_add(o, "consent_ms_left", json_object_new_int64(left));
+}
+
 static json_object *stream_json(const struct nlattr **tb, const char **err)
 {
 	struct bpfc_stream_spec s;
@@ -343,7 +481,12 @@ static json_object *stream_json(const struct nlattr **tb, const char **err)
 	STAT("tx_errors", BPFC_STAT_ERRORS);
 	STAT("rx_pps", BPFC_STAT_RX_PPS);
 	STAT("rx_bps", BPFC_STAT_RX_BPS);
+	STAT("tx_bps", BPFC_STAT_TX_BPS);
+	STAT("quota_refused", BPFC_STAT_QUOTA_REFUSED);
 #undef STAT
+	json_object_object_add(o, "max_subs", json_object_new_int64(s.max_subs));
+	json_object_object_add(o, "max_mbps", json_object_new_int64(s.max_mbps));
+	json_object_object_add(o, "consent", consent_counters_json(tb[BPFC_A_CONSENT]));
 	drops = json_object_new_object();
 	for (i = 0; i < N_DROPS; i++)
 		json_object_object_add(drops, drop_names[i],
@@ -371,6 +514,9 @@ static json_object *sub_json(const struct nlattr **tb, const char **err)
 			       json_object_new_uint64(stat_of(tb[BPFC_A_STATS], BPFC_STAT_TX_BYTES)));
 	json_object_object_add(o, "errors",
 			       json_object_new_uint64(stat_of(tb[BPFC_A_STATS], BPFC_STAT_ERRORS)));
+	json_object_object_add(o, "no_consent", json_object_new_uint64(
+		stat_of(tb[BPFC_A_STATS], BPFC_STAT_NO_CONSENT)));
+	sub_consent_json(o, tb[BPFC_A_CONSENT]);
 	return o;
 }
 
@@ -445,6 +591,8 @@ static int fetch_status(json_object **out)
 				stat_of(tb[BPFC_A_STATS], BPFC_STAT_MALFORMED)));
 			json_object_object_add(relay, "events_lost", json_object_new_uint64(
 				stat_of(tb[BPFC_A_STATS], BPFC_STAT_EVENTS_LOST)));
+			json_object_object_add(relay, "join_rate_limited", json_object_new_uint64(
+				stat_of(tb[BPFC_A_STATS], BPFC_STAT_JOIN_RATE_LIMITED)));
 			break;
 		case BPFC_MSG_STREAM:
 			o = stream_json(tb, &err);
@@ -500,8 +648,9 @@ static void print_table(json_object *root)
 	json_object_object_get_ex(root, "relay", &relay);
 	json_object_object_get_ex(root, "streams", &streams);
 	printf("relay: %" PRIu64 " packets seen, %" PRIu64 " malformed, %" PRIu64
-	       " events lost\n\n", jget(relay, "rx_packets"), jget(relay, "malformed"),
-	       jget(relay, "events_lost"));
+	       " events lost, %" PRIu64 " JOINs over the rate limit\n\n",
+	       jget(relay, "rx_packets"), jget(relay, "malformed"), jget(relay, "events_lost"),
+	       jget(relay, "join_rate_limited"));
 	printf("%-16s %-28s %12s %12s %10s %12s %10s %8s\n", "STREAM", "INGEST", "RX_PKTS",
 	       "TX_PKTS", "RX_PPS", "RX_MBPS", "DROPS", "ERRORS");
 	for (i = 0; i < json_object_array_length(streams); i++) {
@@ -517,13 +666,24 @@ static void print_table(json_object *root)
 		       " %8" PRIu64 "\n", jstr(s, "name"), jstr(s, "ingest"), jget(s, "rx_packets"),
 		       jget(s, "tx_packets"), jget(s, "rx_pps"), jget(s, "rx_bps") / 1e6, dropped,
 		       jget(s, "tx_errors"));
+		json_object_object_get_ex(s, "consent", &drops);
+		printf("  consent: %" PRIu64 " joins, %" PRIu64 " challenges, %" PRIu64
+		       " refused, %" PRIu64 " expired, %" PRIu64 " left; %" PRIu64
+		       " over quota\n", jget(drops, "joins"), jget(drops, "challenges"),
+		       jget(drops, "refused"), jget(drops, "expiries"), jget(drops, "leaves"),
+		       jget(s, "quota_refused"));
 		json_object_object_get_ex(s, "subscribers", &subs);
 		for (j = 0; j < json_object_array_length(subs); j++) {
 			json_object *u = json_object_array_get_idx(subs, j);
+			char consent[32];
 
-			printf("  %-6s %-36s %12" PRIu64 " packets %14" PRIu64 " bytes %8" PRIu64
-			       " errors\n", jstr(u, "kind"), jstr(u, "addr"), jget(u, "tx_packets"),
-			       jget(u, "tx_bytes"), jget(u, "errors"));
+			snprintf(consent, sizeof(consent), "%s", jstr(u, "consent"));
+			if (!strcmp(consent, "fresh"))
+				snprintf(consent, sizeof(consent), "fresh %" PRIu64 "s",
+					 jget(u, "consent_ms_left") / 1000);
+			printf("  %-6s %-36s %-10s %12" PRIu64 " packets %14" PRIu64 " bytes %8"
+			       PRIu64 " errors\n", jstr(u, "kind"), jstr(u, "addr"), consent,
+			       jget(u, "tx_packets"), jget(u, "tx_bytes"), jget(u, "errors"));
 		}
 	}
 }
@@ -791,6 +951,8 @@ static const struct {
 	{ "relays", cmd_relays },
 	{ "stream", cmd_stream },
 	{ "sub", cmd_sub },
+	{ "token", cmd_token },
+	{ "key", cmd_key },
 	{ "status", cmd_status },
 };
 

@@ -41,7 +41,8 @@ bool bpfc_stream_spec_equal(const struct bpfc_stream_spec *a, const struct bpfc_
 	__u16 eb = b->egress_port ? b->egress_port : b->ingest.port;
 
 	return !strcmp(a->name, b->name) && bpfc_endpoint_equal(&a->ingest, &b->ingest) &&
-	       a->has_source == b->has_source && ea == eb &&
+	       a->has_source == b->has_source && ea == eb && a->max_subs == b->max_subs &&
+	       a->max_mbps == b->max_mbps &&
 	       (!a->has_source || (a->source.plen == b->source.plen &&
 				   !memcmp(&a->source.addr, &b->source.addr, sizeof(a->source.addr))));
 }
@@ -68,6 +69,8 @@ void bpfc_stream_build(const struct bpfc_stream_spec *s, __u32 id, struct bpfc_s
 		out->flags |= BPFC_STREAM_F_MCAST;
 	out->egress_port = htons(s->egress_port ? s->egress_port : s->ingest.port);
 	memcpy(out->name, s->name, sizeof(out->name) - 1);
+	out->max_subs = s->max_subs;
+	out->max_mbps = s->max_mbps;
 }
 
 void bpfc_stream_spec_from(const struct bpfc_stream_key *key, const struct bpfc_stream *st,
@@ -85,6 +88,8 @@ void bpfc_stream_spec_from(const struct bpfc_stream_key *key, const struct bpfc_
 		s->source.addr = st->source;
 	}
 	s->egress_port = ntohs(st->egress_port);
+	s->max_subs = st->max_subs;
+	s->max_mbps = st->max_mbps;
 }
 
 void bpfc_sub_build(const struct bpfc_endpoint *ep, __u8 kind, __u32 id, __u32 stream_id,

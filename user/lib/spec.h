@@ -5,6 +5,7 @@
 
 #include <stdbool.h>
 #include "addr.h"
+#include "bpfcast/proto.h"
 
 struct bpfc_stream_spec {
 	char name[BPFC_STREAM_NAME_LEN];
@@ -12,12 +13,18 @@ struct bpfc_stream_spec {
 	bool has_source;
 	struct bpfc_prefix source;
 	__u16 egress_port;		/* 0: same as the ingest port */
+	__u32 max_subs;			/* quota: devices per relay; 0: none */
+	__u32 max_mbps;			/* quota: egress Mbps per relay; 0: none */
 };
 
 struct bpfc_sub_spec {
 	char stream[BPFC_STREAM_NAME_LEN];
 	struct bpfc_endpoint ep;
 	__u8 kind;			/* enum bpfc_sub_kind */
+	bool is_static;			/* operator's choice: no consent needed */
+	bool has_consent;		/* carries a consent: a JOIN, or one handed over */
+	__u32 consent_ms;		/* consent left */
+	__u8 nonce[BPFC_NONCE_LEN];	/* the keepalive secret */
 };
 
 /* NULL when valid, else why not. */

@@ -30,6 +30,32 @@ const struct bpfc_policy bpfc_msg_policy[BPFC_A_MAX + 1] = {
 	[BPFC_A_COUNT_SUBS] = { MNL_TYPE_U32 },
 	[BPFC_A_CAPS] = { MNL_TYPE_U32 },
 	[BPFC_A_ANY_SOURCE] = { MNL_TYPE_U8 },
+	[BPFC_A_TOKEN] = { MNL_TYPE_BINARY },
+	[BPFC_A_NONCE] = { MNL_TYPE_BINARY },
+	[BPFC_A_CONSENT_MS] = { MNL_TYPE_U32 },
+	[BPFC_A_STATIC] = { MNL_TYPE_U8 },
+	[BPFC_A_TTL] = { MNL_TYPE_U32 },
+	[BPFC_A_TOKEN_TEXT] = { MNL_TYPE_NUL_STRING, 160 },
+	[BPFC_A_EXPIRES] = { MNL_TYPE_U64 },
+	[BPFC_A_JOIN] = { MNL_TYPE_NESTED },
+	[BPFC_A_CONSENT] = { MNL_TYPE_NESTED },
+	[BPFC_A_QUOTA] = { MNL_TYPE_NESTED },
+	[BPFC_A_PAD] = { MNL_TYPE_BINARY },
+};
+
+const struct bpfc_policy bpfc_consent_policy[BPFC_CONSENT_MAX + 1] = {
+	[BPFC_CONSENT_JOINS] = { MNL_TYPE_U64 },
+	[BPFC_CONSENT_CHALLENGES] = { MNL_TYPE_U64 },
+	[BPFC_CONSENT_REFUSED] = { MNL_TYPE_U64 },
+	[BPFC_CONSENT_EXPIRIES] = { MNL_TYPE_U64 },
+	[BPFC_CONSENT_LEAVES] = { MNL_TYPE_U64 },
+	[BPFC_CONSENT_STATE] = { MNL_TYPE_U8 },
+	[BPFC_CONSENT_MS_LEFT] = { MNL_TYPE_U32 },
+};
+
+static const struct bpfc_policy quota_policy[BPFC_QUOTA_MAX + 1] = {
+	[BPFC_QUOTA_MAX_SUBS] = { MNL_TYPE_U32 },
+	[BPFC_QUOTA_MAX_MBPS] = { MNL_TYPE_U32 },
 };
 
 const struct bpfc_policy bpfc_th_policy[BPFC_TH_MAX + 1] = {
@@ -247,6 +273,27 @@ void bpfc_put_stream_spec(struct nlmsghdr *nlh, const struct bpfc_stream_spec *s
 		bpfc_put_prefix(nlh, BPFC_A_SOURCE, &s->source);
 	if (s->egress_port)
 		mnl_attr_put_u16(nlh, BPFC_A_EGRESS_PORT, s->egress_port);
+	if (s->max_subs || s->max_mbps) {
+		struct nlattr *q = mnl_attr_nest_start(nlh, BPFC_A_QUOTA);
+
+		mnl_attr_put_u32(nlh, BPFC_QUOTA_MAX_SUBS, s->max_subs);
+		mnl_attr_put_u32(nlh, BPFC_QUOTA_MAX_MBPS, s->max_mbps);
+		mnl_attr_nest_end(nlh, q);
+	}
+}
+
+static int get_quota(const struct nlattr *nest, struct bpfc_stream_spec *s, const char **err)
+{
+	const struct nlattr *tb[BPFC_QUOTA_MAX + 1];
+	int ret = bpfc_nest_parse(nest, quota_policy, BPFC_QUOTA_MAX, tb, err);
+
+	if (ret)
+		return ret;
+	if (tb[BPFC_QUOTA_MAX_SUBS])
+		s->max_subs = mnl_attr_get_u32(tb[BPFC_QUOTA_MAX_SUBS]);
+	if (tb[BPFC_QUOTA_MAX_MBPS])
+		s->max_mbps = mnl_attr_get_u32(tb[BPFC_QUOTA_MAX_MBPS]);
+	return 0;
 }
 
 int bpfc_get_stream_spec(const struct nlattr **tb, struct bpfc_stream_spec *s, const char **err)
@@ -272,6 +319,11 @@ int bpfc_get_stream_spec(const struct nlattr **tb, struct bpfc_stream_spec *s, c
 	}
 	if (tb[BPFC_A_EGRESS_PORT])
 		s->egress_port = mnl_attr_get_u16(tb[BPFC_A_EGRESS_PORT]);
+	if (tb[BPFC_A_QUOTA]) {
+		ret = get_quota(tb[BPFC_A_QUOTA], s, err);
+		if (ret)
+			return ret;
+	}
 	*err = bpfc_stream_spec_invalid(s);
 	return *err ? -EINVAL : 0;
 }
@@ -281,6 +333,12 @@ void bpfc_put_sub_spec(struct nlmsghdr *nlh, const struct bpfc_sub_spec *s)
 	mnl_attr_put_strz(nlh, BPFC_A_STREAM_NAME, s->stream);
 	bpfc_put_endpoint(nlh, BPFC_A_SUB, &s->ep);
 	mnl_attr_put_u8(nlh, BPFC_A_SUB_KIND, s->kind);
+	if (s->is_static)
+		mnl_attr_put_u8(nlh, BPFC_A_STATIC, 1);
+	if (s->has_consent) {
+		mnl_attr_put_u32(nlh, BPFC_A_CONSENT_MS, s->consent_ms);
+		mnl_attr_put(nlh, BPFC_A_NONCE, BPFC_NONCE_LEN, s->nonce);
+	}
 }
 
 int bpfc_get_sub_spec(const struct nlattr **tb, struct bpfc_sub_spec *s, const char **err)
@@ -304,6 +362,16 @@ int bpfc_get_sub_spec(const struct nlattr **tb, struct bpfc_sub_spec *s, const c
 			*err = "unknown subscriber kind";
 			return -EINVAL;
 		}
+	}
+	s->is_static = tb[BPFC_A_STATIC] && mnl_attr_get_u8(tb[BPFC_A_STATIC]);
+	if (tb[BPFC_A_CONSENT_MS]) {
+		if (!tb[BPFC_A_NONCE] || mnl_attr_get_payload_len(tb[BPFC_A_NONCE]) != BPFC_NONCE_LEN) {
+			*err = "a consent needs its 16-byte nonce";
+			return -EINVAL;
+		}
+		s->has_consent = true;
+		s->consent_ms = mnl_attr_get_u32(tb[BPFC_A_CONSENT_MS]);
+		memcpy(s->nonce, mnl_attr_get_payload(tb[BPFC_A_NONCE]), BPFC_NONCE_LEN);
 	}
 	return 0;
 }

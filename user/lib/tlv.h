@@ -38,6 +38,7 @@ int bpfc_nest_parse(const struct nlattr *nest, const struct bpfc_policy *pol, un
 
 extern const struct bpfc_policy bpfc_msg_policy[BPFC_A_MAX + 1];
 extern const struct bpfc_policy bpfc_th_policy[BPFC_TH_MAX + 1];
+extern const struct bpfc_policy bpfc_consent_policy[BPFC_CONSENT_MAX + 1];
 
 struct nlmsghdr *bpfc_msg_start(void *buf, __u16 type, __u16 flags, __u32 seq);
 void bpfc_put_endpoint(struct nlmsghdr *nlh, __u16 type, const struct bpfc_endpoint *ep);

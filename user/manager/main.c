@@ -19,6 +19,7 @@
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include "addr.h"
+#include "consent.h"
 #include "denylist.h"
 #include "log.h"
 #include "msgio.h"
@@ -39,6 +40,7 @@ struct m_relay {
 	bool has4, has6;
 	union bpfc_addr a4, a6;
 	__u32 max_subs, max_mbps;
+	__u16 join_port;		/* where its devices JOIN; 0: it takes no JOINs */
 };
 
 struct m_stream {
@@ -52,6 +54,9 @@ struct m_sub {
 	int stream;
 	struct bpfc_endpoint ep;
 	int relay;
+	bool is_static;
+	__u64 consent_until_ms;		/* the device's consent, as its relay last said; 0: none */
+	__u8 nonce[BPFC_NONCE_LEN];	/* handed to the relay the device moves to */
 };
 
 struct conn {
@@ -87,6 +92,8 @@ static __u32 next_seq = 1;
 static const struct store_ops *sops = &store_sqlite_ops;
 static struct store *store;
 static struct bpfc_denylist deny;	/* destination policy */
+static struct bpfc_key join_key;	/* signs tokens; relays verify with the same key */
+static bool has_join_key;
 static int epfd;
 
 static __u64 now_ms(void)
@@ -285,12 +292,33 @@ static void send_sub(int r, const struct bpfc_sub_spec *spec, bool add)
 	op_push(r, nlh);
 }
 
+/* A device as its relay must hold it: with its consent, so a move keeps it receiving. */
 static void device_spec(int sub, struct bpfc_sub_spec *out)
 {
+	const struct m_sub *m = &subs[sub];
+	__u64 now = now_ms();
+
 	memset(out, 0, sizeof(*out));
-	snprintf(out->stream, sizeof(out->stream), "%s", streams[subs[sub].stream].rec.spec.name);
-	out->ep = subs[sub].ep;
+	snprintf(out->stream, sizeof(out->stream), "%s", streams[m->stream].rec.spec.name);
+	out->ep = m->ep;
 	out->kind = BPFC_SUB_DEVICE;
+	out->is_static = m->is_static;
+	if (!m->is_static && m->consent_until_ms > now) {
+		out->has_consent = true;
+		out->consent_ms = m->consent_until_ms - now;
+		memcpy(out->nonce, m->nonce, sizeof(out->nonce));
+	}
+}
+
+/* Take the later of two views of a device's consent. */
+static void consent_learn(int sub, const struct bpfc_sub_spec *seen)
+{
+	__u64 until = now_ms() + seen->consent_ms;
+
+	if (!seen->has_consent || !seen->consent_ms || until <= subs[sub].consent_until_ms)
+		return;
+	subs[sub].consent_until_ms = until;
+	memcpy(subs[sub].nonce, seen->nonce, sizeof(subs[sub].nonce));
 }
 
 static void conn_close(int c);
@@ -406,6 +434,7 @@ static void store_stream_subs(int s)
 		snprintf(ss.stream, sizeof(ss.stream), "%s", streams[s].rec.spec.name);
 		ss.ep = subs[i].ep;
 		snprintf(ss.relay, sizeof(ss.relay), "%s", relays[subs[i].relay].id);
+		ss.is_static = subs[i].is_static;
 		sops->put_sub(store, &ss);
 	}
 }
@@ -438,6 +467,125 @@ static void try_release(int s)
 	ops_kick();
 }
 
+/* ---- devices that joined a relay themselves -------------------------------- */
+
+static int free_sub_slot(void)
+{
+	int i;
+
+	for (i = 0; i < MAX_SUBS && subs[i].used; i++)
+		;
+	return i == MAX_SUBS ? -1 : i;
+}
+
+/*
+ * Place a new device of stream s by the policy and queue what that takes.
+ * joined_at: the relay it already sits on after a JOIN, or -1. Returns 0 or -errno.
+ */
+static int place_device(int s, int i, int joined_at, const char **err)
+{
+	static struct pol_action acts[POL_MAX_ACTIONS];
+	struct pol_fleet fleet;
+	struct bpfc_sub_spec spec;
+	struct pol_stream trial = streams[s].pol;	/* committed only if it fits */
+	int relay, n_acts = 0, dev_sub[1] = { i };
+	bool over;
+
+	fleet_build(&fleet);
+	relay = pol_place_device(&fleet, &trial, 0, now_s(), acts, &n_acts, &over);
+	if (relay == POL_NONE) {
+		*err = "no relay carries this stream";
+		return -ENXIO;
+	}
+	if (streams[s].rec.spec.max_subs && trial.devices[relay] > streams[s].rec.spec.max_subs) {
+		*err = "over quota: the stream's --max-subs devices are on its relay already";
+		return -EDQUOT;
+	}
+	streams[s].pol = trial;
+	subs[i].used = true;
+	subs[i].relay = relay;
+	if (over)
+		pr_warn("stream %s: no relay with room and none to bring in (or within hold); "
+			"the device goes above the threshold on %s\n", streams[s].rec.spec.name,
+			relays[relay].id);
+	sops->begin(store);
+	apply_actions(s, acts, n_acts, dev_sub);
+	store_stream_subs(s);
+	if (sops->commit(store)) {
+		*err = "cannot store the subscription";
+		return -EIO;
+	}
+	/* Joined elsewhere: make (above) before break (here). */
+	if (joined_at >= 0 && joined_at != relay) {
+		device_spec(i, &spec);
+		send_sub(joined_at, &spec, false);
+	}
+	ops_kick();
+	return 0;
+}
+
+/* A device relay r accepted after a JOIN that we did not know: it becomes ours. */
+static int adopt_joined(int r, const struct bpfc_sub_spec *joined)
+{
+	char why[160];
+	const char *err;
+	int s = stream_find(joined->stream), i = free_sub_slot();
+
+	if (s < 0 || i < 0 || bpfc_subscriber_refused(&deny, &joined->ep, why, sizeof(why)))
+		return -EINVAL;
+	memset(&subs[i], 0, sizeof(subs[i]));
+	subs[i].stream = s;
+	subs[i].ep = joined->ep;
+	consent_learn(i, joined);
+	if (place_device(s, i, r, &err)) {
+		pr_warn("relay %s: cannot take a joined device of %s: %s\n", relays[r].id,
+			joined->stream, err);
+		subs[i].used = false;
+		return -EINVAL;
+	}
+	return 0;
+}
+
+static void forget_device(int s, int i)
+{
+	sops->del_sub(store, streams[s].rec.spec.name, &subs[i].ep);
+	streams[s].pol.devices[subs[i].relay]--;
+	subs[i].used = false;
+}
+
+/* CONSENT from relay r: a device joined, kept alive, left or went silent there. */
+static void handle_consent(int ci, const struct nlattr **tb)
+{
+	int r = conns[ci].relay, s, i;
+	struct bpfc_sub_spec spec;
+	const char *err;
+
+	if (bpfc_get_sub_spec(tb, &spec, &err) || !spec.has_consent)
+		return;
+	s = stream_find(spec.stream);
+	i = s < 0 ? -1 : sub_find(s, &spec.ep);
+	if (spec.consent_ms == 0) {
+		/* Gone at the relay serving it; elsewhere it is a stale word. */
+		if (i >= 0 && subs[i].relay == r && !subs[i].is_static) {
+			forget_device(s, i);
+			try_release(s);
+		}
+		return;
+	}
+	if (i < 0) {
+		adopt_joined(r, &spec);
+		return;
+	}
+	consent_learn(i, &spec);
+	if (subs[i].relay != r) {
+		/* It spoke to a relay that does not serve it: refresh the one that does. */
+		device_spec(i, &spec);
+		send_sub(subs[i].relay, &spec, true);
+		send_sub(r, &spec, false);
+		ops_kick();
+	}
+}
+
 /* ---- reconciliation --------------------------------------------------------- */
 
 static bool actual_has_stream(const struct conn *c, const struct bpfc_stream_spec *want,
@@ -464,6 +612,12 @@ static void want_sub(struct conn *c, int r, const struct bpfc_sub_spec *want, bo
 		    bpfc_endpoint_equal(&c->act_subs[i].ep, &want->ep) &&
 		    c->act_subs[i].kind == want->kind) {
 			seen[i] = true;
+			if (want->kind == BPFC_SUB_DEVICE) {
+				int m = sub_find(stream_find(want->stream), &want->ep);
+
+				if (m >= 0)
+					consent_learn(m, &c->act_subs[i]);
+			}
 			return;
 		}
 	}
@@ -521,8 +675,13 @@ static void reconcile(int ci)
 		for (k = 0; k < c->n_act_streams; k++)
 			if (keep[k] && !strcmp(c->act_streams[k].name, c->act_subs[i].stream))
 				stream_kept = true;
-		if (!seen[i] && stream_kept)
-			send_sub(r, &c->act_subs[i], false);
+		if (seen[i] || !stream_kept)
+			continue;
+		/* A device that joined while we were away: it has consent, so keep it. */
+		if (c->act_subs[i].kind == BPFC_SUB_DEVICE && c->act_subs[i].has_consent &&
+		    c->act_subs[i].consent_ms && !adopt_joined(r, &c->act_subs[i]))
+			continue;
+		send_sub(r, &c->act_subs[i], false);
 	}
 	for (i = 0; i < c->n_act_streams; i++) {
 		s = stream_find(c->act_streams[i].name);
@@ -637,6 +796,14 @@ static int handle_register(int ci, const struct nlmsghdr *nlh, const struct nlat
 	}
 	rel->max_subs = tb[BPFC_A_MAX_SUBS] ? mnl_attr_get_u32(tb[BPFC_A_MAX_SUBS]) : 0;
 	rel->max_mbps = tb[BPFC_A_MAX_MBPS] ? mnl_attr_get_u32(tb[BPFC_A_MAX_MBPS]) : 0;
+	rel->join_port = 0;
+	if (tb[BPFC_A_JOIN]) {
+		struct bpfc_endpoint jp;
+		const char *err;
+
+		if (!bpfc_get_endpoint(tb[BPFC_A_JOIN], &jp, &err))
+			rel->join_port = jp.port;
+	}
 	{
 		struct store_relay sr = { .has4 = rel->has4, .has6 = rel->has6, .a4 = rel->a4,
 					  .a6 = rel->a6, .max_subs = rel->max_subs,
@@ -730,6 +897,9 @@ static void handle_agent(int ci, const struct nlmsghdr *nlh)
 	case BPFC_MSG_HEARTBEAT:
 		reply(ci, nlh, 0, NULL);
 		break;
+	case BPFC_MSG_CONSENT:
+		handle_consent(ci, tb);
+		break;
 	default:
 		reply(ci, nlh, -EOPNOTSUPP, "unknown message type");
 		break;
@@ -817,12 +987,9 @@ static int admin_stream_del(const struct nlattr **tb, const char **err)
 
 static int admin_sub_add(const struct nlattr **tb, const char **err)
 {
-	static struct pol_action acts[POL_MAX_ACTIONS];
 	static char why[160];
 	struct bpfc_sub_spec spec;
-	struct pol_fleet fleet;
-	int s, i, relay, n_acts = 0, dev_sub[1];
-	bool over;
+	int s, i, ret;
 
 	if (bpfc_get_sub_spec(tb, &spec, err))
 		return -EINVAL;
@@ -834,36 +1001,97 @@ static int admin_sub_add(const struct nlattr **tb, const char **err)
 	*err = bpfc_subscriber_refused(&deny, &spec.ep, why, sizeof(why));
 	if (*err)
 		return -EINVAL;
-	if (sub_find(s, &spec.ep) >= 0)
-		return 0;	/* idempotent */
-	for (i = 0; i < MAX_SUBS && subs[i].used; i++)
-		;
-	if (i == MAX_SUBS) {
+	i = sub_find(s, &spec.ep);
+	if (i >= 0) {
+		if (!spec.is_static || subs[i].is_static)
+			return 0;	/* idempotent */
+		subs[i].is_static = true;	/* the operator vouches for it now */
+		store_stream_subs(s);
+		device_spec(i, &spec);
+		send_sub(subs[i].relay, &spec, true);
+		ops_kick();
+		return 0;
+	}
+	i = free_sub_slot();
+	if (i < 0) {
 		*err = "subscription table full";
 		return -ENOSPC;
 	}
-	fleet_build(&fleet);
-	dev_sub[0] = i;
+	memset(&subs[i], 0, sizeof(subs[i]));
 	subs[i].stream = s;
 	subs[i].ep = spec.ep;
-	relay = pol_place_device(&fleet, &streams[s].pol, 0, now_s(), acts, &n_acts, &over);
+	subs[i].is_static = spec.is_static;
+	ret = place_device(s, i, -1, err);
+	if (ret)
+		subs[i].used = false;
+	return ret;
+}
+
+/* The token for a device, and the relay it should JOIN: the one the policy would pick. */
+static int admin_token(int ci, const struct nlmsghdr *req, const struct nlattr **tb,
+		       const char **err)
+{
+	static struct pol_action acts[POL_MAX_ACTIONS];
+	static char why[160];
+	__u32 ttl = tb[BPFC_A_TTL] ? mnl_attr_get_u32(tb[BPFC_A_TTL]) : BPFC_TOKEN_TTL_S;
+	char buf[512], text[BPFC_TOKEN_STRLEN];
+	__u8 token[BPFC_TOKEN_LEN];
+	struct bpfc_sub_spec spec;
+	struct pol_stream trial;
+	struct pol_fleet fleet;
+	struct nlmsghdr *nlh;
+	struct timespec now;
+	int s, relay, n_acts = 0, i;
+	bool over;
+
+	if (!has_join_key) {
+		*err = "the manager has no token key: start it with --join-key FILE";
+		return -ENOKEY;
+	}
+	if (bpfc_get_sub_spec(tb, &spec, err))
+		return -EINVAL;
+	s = stream_find(spec.stream);
+	if (s < 0) {
+		*err = "unknown stream";
+		return -ENOENT;
+	}
+	if (ttl == 0 || ttl > 366 * 86400) {
+		*err = "token lifetime must be 1 s to 366 days";
+		return -EINVAL;
+	}
+	*err = bpfc_subscriber_refused(&deny, &spec.ep, why, sizeof(why));
+	if (*err)
+		return -EINVAL;
+	i = sub_find(s, &spec.ep);
+	if (i >= 0) {
+		relay = subs[i].relay;
+	} else {
+		fleet_build(&fleet);
+		trial = streams[s].pol;		/* a dry run: nothing is applied */
+		relay = pol_place_device(&fleet, &trial, 0, now_s(), acts, &n_acts, &over);
+	}
 	if (relay == POL_NONE) {
 		*err = "no relay carries this stream";
 		return -ENXIO;
 	}
-	subs[i].used = true;
-	subs[i].relay = relay;
-	if (over)
-		pr_warn("stream %s: no relay with room and none to bring in (or within hold); "
-			"the device goes above the threshold on %s\n", spec.stream, relays[relay].id);
-	sops->begin(store);
-	apply_actions(s, acts, n_acts, dev_sub);
-	store_stream_subs(s);
-	if (sops->commit(store)) {
-		*err = "cannot store the subscription";
+	clock_gettime(CLOCK_REALTIME, &now);
+	bpfc_token_sign(&join_key, spec.stream, &spec.ep, now.tv_sec + ttl, token);
+	bpfc_token_format(spec.stream, token, text);
+	nlh = bpfc_msg_start(buf, BPFC_MSG_TOKEN, 0, req->nlmsg_seq);
+	mnl_attr_put_strz(nlh, BPFC_A_TOKEN_TEXT, text);
+	mnl_attr_put_u64(nlh, BPFC_A_EXPIRES, now.tv_sec + ttl);
+	mnl_attr_put_strz(nlh, BPFC_A_RELAY, relays[relay].id);
+	if (relays[relay].join_port) {
+		struct bpfc_endpoint join = { .family = spec.ep.family,
+					      .port = relays[relay].join_port };
+
+		if (relay_addr(relay, spec.ep.family, &join.addr))
+			bpfc_put_endpoint(nlh, BPFC_A_JOIN, &join);
+	}
+	if (msg_send(conns[ci].fd, nlh, nlh->nlmsg_len, 2000)) {
+		*err = "cannot send";
 		return -EIO;
 	}
-	ops_kick();
 	return 0;
 }
 
@@ -884,14 +1112,9 @@ static int admin_sub_del(const struct nlattr **tb, const char **err)
 		*err = "no such subscriber on this stream";
 		return -ENOENT;
 	}
-	if (sops->del_sub(store, spec.stream, &spec.ep)) {
-		*err = "cannot update the store";
-		return -EIO;
-	}
 	device_spec(i, &spec);
 	send_sub(subs[i].relay, &spec, false);
-	streams[s].pol.devices[subs[i].relay]--;
-	subs[i].used = false;
+	forget_device(s, i);
 	ops_kick();
 	try_release(s);
 	return 0;
@@ -991,13 +1214,22 @@ static void dump(int ci, const struct nlmsghdr *req, bool relays_only)
 		}
 		for (i = 0; i < MAX_SUBS; i++) {
 			struct bpfc_sub_spec spec;
+			bool nest_consent;
 
 			if (!subs[i].used || subs[i].stream != s)
 				continue;
 			device_spec(i, &spec);
+			nest_consent = spec.has_consent;
+			spec.has_consent = false;	/* the nonce stays between manager and relays */
 			nlh = bpfc_msg_start(buf, BPFC_MSG_SUB, NLM_F_MULTI, req->nlmsg_seq);
 			bpfc_put_sub_spec(nlh, &spec);
 			mnl_attr_put_strz(nlh, BPFC_A_RELAY, relays[subs[i].relay].id);
+			nest = mnl_attr_nest_start(nlh, BPFC_A_CONSENT);
+			mnl_attr_put_u8(nlh, BPFC_CONSENT_STATE, spec.is_static ? BPFC_CS_STATIC :
+				       nest_consent ? BPFC_CS_FRESH : BPFC_CS_PENDING);
+			if (nest_consent)
+				mnl_attr_put_u32(nlh, BPFC_CONSENT_MS_LEFT, spec.consent_ms);
+			mnl_attr_nest_end(nlh, nest);
 			SEND();
 		}
 	}
@@ -1034,6 +1266,9 @@ static void handle_admin(int ci, const struct nlmsghdr *nlh)
 		break;
 	case BPFC_MSG_THRESHOLDS_SET:
 		ret = admin_thresholds(tb, &err);
+		break;
+	case BPFC_MSG_TOKEN_GET:
+		ret = admin_token(ci, nlh, tb, &err);
 		break;
 	case BPFC_MSG_STATUS_GET:
 	case BPFC_MSG_RELAYS_GET:
@@ -1122,10 +1357,12 @@ static int load_sub(void *ctx, const struct store_sub *rec)
 		;
 	if (s < 0 || r < 0 || i == MAX_SUBS)
 		return 0;
+	memset(&subs[i], 0, sizeof(subs[i]));
 	subs[i].used = true;
 	subs[i].stream = s;
 	subs[i].ep = rec->ep;
 	subs[i].relay = r;
+	subs[i].is_static = rec->is_static;
 	streams[s].pol.devices[r]++;
 	return 0;
 }
@@ -1189,16 +1426,27 @@ static void tick(void)
 }
 
 static const char usage[] =
-	"Usage: bpfcast-manager --listen ADDR:PORT --db PATH [--deny PREFIX]... [-v]\n"
+	"Usage: bpfcast-manager --listen ADDR:PORT --db PATH [options]\n"
 	"Keeps the fleet's streams, subscriptions and thresholds in the SQLite file\n"
-	"at PATH and steers the agents that connect to ADDR:PORT.\n";
+	"at PATH and steers the agents that connect to ADDR:PORT.\n"
+	"\n"
+	"Options:\n"
+	"  --listen ADDR:PORT  where agents and bpfcastctl connect\n"
+	"  --db PATH           the SQLite state file\n"
+	"  --deny PREFIX       refuse subscribers in PREFIX, on top of the defaults\n"
+	"                      (repeatable)\n"
+	"  --join-key FILE     token key (mode 0600) for 'bpfcastctl token'; relays\n"
+	"                      verify tokens with the same key\n"
+	"  -v, --verbose       more messages\n"
+	"  -h, --help          this text\n";
 
 int main(int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{ "listen", required_argument, NULL, 'l' }, { "db", required_argument, NULL, 'd' },
 		{ "verbose", no_argument, NULL, 'v' }, { "help", no_argument, NULL, 'h' },
-		{ "deny", required_argument, NULL, 'D' }, {}
+		{ "deny", required_argument, NULL, 'D' },
+		{ "join-key", required_argument, NULL, 'K' }, {}
 	};
 	static const struct store_visitor loader = { load_stream, load_sub, load_peer, load_relay };
 	const char *listen_addr = NULL, *db = NULL;
@@ -1220,6 +1468,13 @@ int main(int argc, char **argv)
 				pr_warn("--deny '%s': want ADDR or ADDR/PLEN\n", optarg);
 				return 1;
 			}
+			break;
+		case 'K':
+			if (bpfc_key_load(optarg, &join_key, err, sizeof(err))) {
+				pr_warn("--join-key: %s\n", err);
+				return 1;
+			}
+			has_join_key = true;
 			break;
 		case 'h': fputs(usage, stdout); return 0;
 		default: fputs(usage, stderr); return 1;

@@ -23,6 +23,7 @@ struct store_sub {
 	char stream[BPFC_STREAM_NAME_LEN];
 	struct bpfc_endpoint ep;
 	char relay[BPFC_RELAY_ID_LEN];	/* the relay assigned to serve it */
+	bool is_static;			/* needs no consent (operator's choice) */
 };
 
 struct store_peer {

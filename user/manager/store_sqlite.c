@@ -31,6 +31,13 @@ static const char schema[] =
 	"CREATE TABLE IF NOT EXISTS relays("
 	" id TEXT PRIMARY KEY, addr4 TEXT, addr6 TEXT, max_subs INTEGER, max_mbps INTEGER);";
 
+/* Columns added after the first release; ALTER fails harmlessly where they exist. */
+static const char *const upgrades[] = {
+	"ALTER TABLE subs ADD COLUMN static INTEGER NOT NULL DEFAULT 0",
+	"ALTER TABLE streams ADD COLUMN max_subs INTEGER NOT NULL DEFAULT 0",
+	"ALTER TABLE streams ADD COLUMN max_mbps INTEGER NOT NULL DEFAULT 0",
+};
+
 static struct store *sq_open(const char *path, char *err, size_t errlen)
 {
 	struct store *st = calloc(1, sizeof(*st));
@@ -49,6 +56,8 @@ static struct store *sq_open(const char *path, char *err, size_t errlen)
 		free(st);
 		return NULL;
 	}
+	for (size_t i = 0; i < sizeof(upgrades) / sizeof(upgrades[0]); i++)
+		sqlite3_exec(st->db, upgrades[i], NULL, NULL, NULL);
 	sqlite3_busy_timeout(st->db, 2000);
 	return st;
 }
@@ -117,11 +126,14 @@ static int sq_put_stream(struct store *st, const struct store_stream *s)
 	if (s->spec.has_source)
 		bpfc_prefix_str(&s->spec.source, source, sizeof(source));
 	return run(st,
-		   "INSERT OR REPLACE INTO streams VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
-		   "ttti" "tiiii", s->spec.name, ingest, s->spec.has_source ? source : NULL,
+		   "INSERT OR REPLACE INTO streams(name, ingest, source, egress_port, origin,"
+		   " offload_above, offload_above_mbps, cease_below, hold, max_subs, max_mbps)"
+		   " VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+		   "ttti" "tiiii" "ii", s->spec.name, ingest, s->spec.has_source ? source : NULL,
 		   (long long)s->spec.egress_port, s->origin, (long long)s->th.offload_above,
 		   (long long)s->th.offload_above_mbps, (long long)s->th.cease_below,
-		   (long long)s->th.hold_s);
+		   (long long)s->th.hold_s, (long long)s->spec.max_subs,
+		   (long long)s->spec.max_mbps);
 }
 
 static int sq_del_stream(struct store *st, const char *name)
@@ -139,8 +151,9 @@ static int sq_put_sub(struct store *st, const struct store_sub *s)
 {
 	char addr[BPFC_ENDPOINT_STRLEN];
 
-	return run(st, "INSERT OR REPLACE INTO subs VALUES(?1, ?2, ?3)", "ttt", s->stream,
-		   bpfc_endpoint_str(&s->ep, addr, sizeof(addr)), s->relay);
+	return run(st, "INSERT OR REPLACE INTO subs(stream, addr, relay, static)"
+		   " VALUES(?1, ?2, ?3, ?4)", "ttti", s->stream,
+		   bpfc_endpoint_str(&s->ep, addr, sizeof(addr)), s->relay, (long long)s->is_static);
 }
 
 static int sq_del_sub(struct store *st, const char *stream, const struct bpfc_endpoint *ep)
@@ -186,8 +199,8 @@ static int load_streams(struct store *st, const struct store_visitor *v, void *c
 	int rc = 0;
 
 	if (sqlite3_prepare_v2(st->db, "SELECT name, ingest, source, egress_port, origin,"
-				       " offload_above, offload_above_mbps, cease_below, hold"
-				       " FROM streams ORDER BY name", -1, &stmt, NULL) != SQLITE_OK)
+				       " offload_above, offload_above_mbps, cease_below, hold,"
+				       " max_subs, max_mbps FROM streams ORDER BY name", -1, &stmt, NULL) != SQLITE_OK)
 		return -EIO;
 	while (!rc && sqlite3_step(stmt) == SQLITE_ROW) {
 		struct store_stream s = {};
@@ -211,6 +224,8 @@ static int load_streams(struct store *st, const struct store_visitor *v, void *c
 		s.th.offload_above_mbps = sqlite3_column_int(stmt, 6);
 		s.th.cease_below = sqlite3_column_int(stmt, 7);
 		s.th.hold_s = sqlite3_column_int(stmt, 8);
+		s.spec.max_subs = sqlite3_column_int64(stmt, 9);
+		s.spec.max_mbps = sqlite3_column_int64(stmt, 10);
 		rc = v->stream ? v->stream(ctx, &s) : 0;
 	}
 	sqlite3_finalize(stmt);
@@ -222,7 +237,7 @@ static int load_subs(struct store *st, const struct store_visitor *v, void *ctx)
 	sqlite3_stmt *stmt;
 	int rc = 0;
 
-	if (sqlite3_prepare_v2(st->db, "SELECT stream, addr, relay FROM subs ORDER BY rowid", -1,
+	if (sqlite3_prepare_v2(st->db, "SELECT stream, addr, relay, static FROM subs ORDER BY rowid", -1,
 			       &stmt, NULL) != SQLITE_OK)
 		return -EIO;
 	while (!rc && sqlite3_step(stmt) == SQLITE_ROW) {
@@ -234,6 +249,7 @@ static int load_subs(struct store *st, const struct store_visitor *v, void *ctx)
 			break;
 		}
 		copy_text(s.relay, sizeof(s.relay), sqlite3_column_text(stmt, 2));
+		s.is_static = sqlite3_column_int(stmt, 3);
 		rc = v->sub ? v->sub(ctx, &s) : 0;
 	}
 	sqlite3_finalize(stmt);
