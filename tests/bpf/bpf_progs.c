@@ -11,6 +11,7 @@
 #include <sched.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <time.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -212,6 +213,9 @@ static __u32 add_stream(const char *name, const char *ingest, const char *source
 	return id;
 }
 
+/* Consent each new subscriber gets from set_subs; static unless a case says otherwise. */
+static struct bpfc_consent next_consent = { .flags = BPFC_CONSENT_F_STATIC };
+
 /* Publish a fan-out list of the given subscriber endpoints. */
 static void set_subs(__u32 stream_id, const char *const *eps, int n)
 {
@@ -231,6 +235,8 @@ static void set_subs(__u32 stream_id, const char *const *eps, int n)
 		bpfc_parse_endpoint(eps[i], &ep);
 		bpfc_sub_build(&ep, BPFC_SUB_DEVICE, next_sub_id++, stream_id, &sub);
 		bpf_map_update_elem(fd, &k, &sub, 0);
+		bpf_map__update_elem(skel->maps.bpfc_consent, &sub.id, 4, &next_consent,
+				     sizeof(next_consent), 0);
 	}
 	bpf_map__update_elem(skel->maps.bpfc_fanout, &stream_id, 4, &fd, 4, 0);
 	close(fd);
@@ -612,6 +618,75 @@ static void run_tc_error_case(void)
 	report("tc: an unroutable subscriber is counted and skipped; the rest are served", ok);
 }
 
+static __u64 mono_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (__u64)ts.tv_sec * 1000000000ULL + ts.tv_nsec;
+}
+
+/*
+ * Consent in the data plane: a device never JOINed (pending) or silent past
+ * its deadline gets nothing, counted; one with fresh consent gets its copy.
+ */
+static void run_tc_consent_case(void)
+{
+	const char *pending[] = { "198.18.4.10:6001" }, *expired[] = { "198.18.4.10:6002" };
+	const char *fresh[] = { "198.18.4.10:6003" };
+	__u8 pkt[4096], out[16384];
+	struct spec s = { .src = "198.18.0.1", .dst = "198.18.0.2", .dport = 5000 };
+	struct want w = { AF_INET, "198.18.4.1", "198.18.4.10", 6003, 63, 1316 };
+	__u32 id = next_sub_id, out_len;
+	size_t len = build(&s, pkt);
+	bool ok;
+	int v;
+
+	next_consent = (struct bpfc_consent){ 0 };
+	set_subs(sid_v4, pending, 1);
+	v = run_prog(tc_fd, pkt, len, out, &out_len);
+	ok = CHECK(v == TC_ACT_SHOT && SUB_STAT(id, packets) == 0 && SUB_STAT(id, no_consent) == 1,
+		   "pending subscriber: verdict %d", v);
+	next_consent.expires_ns = mono_ns() - 1;
+	set_subs(sid_v4, expired, 1);
+	v = run_prog(tc_fd, pkt, len, out, &out_len);
+	ok &= CHECK(v == TC_ACT_SHOT && SUB_STAT(id + 1, packets) == 0 &&
+		    SUB_STAT(id + 1, no_consent) == 1, "expired subscriber: verdict %d", v);
+	next_consent.expires_ns = mono_ns() + 60ULL * 1000000000;
+	set_subs(sid_v4, fresh, 1);
+	v = run_prog(tc_fd, pkt, len, out, &out_len);
+	ok &= CHECK(v == TC_ACT_REDIRECT && SUB_STAT(id + 2, packets) == 1,
+		    "fresh subscriber: verdict %d", v);
+	ok &= v == TC_ACT_REDIRECT && check_copy(out, out_len, &w);
+	next_consent = (struct bpfc_consent){ .flags = BPFC_CONSENT_F_STATIC };
+	report("tc: only subscribers with fresh consent get copies; the rest are counted", ok);
+}
+
+/* JOINs over a source's budget are dropped in XDP and counted; other sources pass. */
+static void run_xdp_join_budget_case(void)
+{
+	struct bpfc_settings st = { .join_port = htons(5400), .join_rate = 3 };
+	struct spec a = { .src = "198.18.7.1", .dst = "198.18.0.2", .dport = 5400, .payload = 64 };
+	struct spec b = { .src = "198.18.7.2", .dst = "198.18.0.2", .dport = 5400, .payload = 64 };
+	__u64 before = sum_percpu(skel->maps.bpfc_global, 0, G(join_rate_limited));
+	__u8 pkt[4096], out[4096];
+	__u32 zero = 0, out_len;
+	int i, passed_a = 0, v;
+	bool ok;
+
+	bpf_map__update_elem(skel->maps.bpfc_settings, &zero, 4, &st, sizeof(st), 0);
+	for (i = 0; i < 5; i++)
+		passed_a += run_prog(xdp_fd, pkt, build(&a, pkt), out, &out_len) == XDP_PASS;
+	v = run_prog(xdp_fd, pkt, build(&b, pkt), out, &out_len);
+	ok = CHECK(passed_a == 3, "%d of 5 JOINs from one source passed, want 3", passed_a);
+	ok &= CHECK(v == XDP_PASS, "another source was dropped");
+	ok &= CHECK(sum_percpu(skel->maps.bpfc_global, 0, G(join_rate_limited)) - before == 2,
+		    "drops not counted");
+	st.join_port = 0;
+	bpf_map__update_elem(skel->maps.bpfc_settings, &zero, 4, &st, sizeof(st), 0);
+	report("xdp: JOINs over a source's budget are dropped and counted", ok);
+}
+
 /* Verifier complexity, which make vmtest tabulates per kernel. */
 static void print_verifier_stats(void)
 {
@@ -726,6 +801,8 @@ int main(void)
 	run_tc_cases();
 	run_tc_negative_cases();
 	run_tc_error_case();
+	run_tc_consent_case();
+	run_xdp_join_budget_case();
 
 	printf("%d passed, %d failed\n", passed, failed);
 	bpfcast__destroy(skel);

@@ -56,16 +56,16 @@ MC4_SUB=198.18.1.2:6800 MC6_SUB="[2001:2:0:13::2]:7800"
 {
 	echo "# e2e config: the main stream and its static subscribers"
 	echo "stream main ingest 198.18.0.2:5000 source 198.18.0.1 egress-port 5000"
-	for s in "${SUBS[@]}"; do echo "subscriber main $s"; done
+	for s in "${SUBS[@]}"; do echo "subscriber main $s static"; done
 } >"$_tmp/agent.conf"
 
 echo "e2e/fanout: starting the relay"
 start_agent $RELAY $PIN "$SOCK" "$LOG" -i $P-r0 -i $P-r1 -i $P-r2 -c "$_tmp/agent.conf" ||
 	{ fail "the agent did not start"; finish "e2e/fanout"; }
 ctl() { "$CTL" --agent "$SOCK" "$@"; }
-ctl sub add main "$REMOVED" || fail "adding $REMOVED"
-ctl stream add mc4 --ingest 239.255.1.1:5001 --source 198.18.0.1 && ctl sub add mc4 $MC4_SUB &&
-ctl stream add mc6 --ingest "[ff15::1]:5002" && ctl sub add mc6 "$MC6_SUB" ||
+ctl sub add main "$REMOVED" --static || fail "adding $REMOVED"
+ctl stream add mc4 --ingest 239.255.1.1:5001 --source 198.18.0.1 && ctl sub add mc4 $MC4_SUB --static &&
+ctl stream add mc6 --ingest "[ff15::1]:5002" && ctl sub add mc6 "$MC6_SUB" --static ||
 	fail "adding the multicast streams"
 ip -n $RELAY maddr show dev $P-r0 | grep -q 239.255.1.1 && ok "relay joined 239.255.1.1" ||
 	fail "relay did not join 239.255.1.1 on the ingest interface"
@@ -107,7 +107,7 @@ bg ip netns exec $SRC taskset -c 0 "$UDPGEN" --dst "[ff15::1]:5002" --count $MC_
 GEN6=$LAST_PID
 dur_ms=$((COUNT * 1000 / RATE))
 sleep "$(echo "$dur_ms" | awk '{print $1 * 0.2 / 1000}')"
-ctl sub add main $ADDED || fail "adding $ADDED mid-stream"
+ctl sub add main $ADDED --static || fail "adding $ADDED mid-stream"
 echo "e2e/fanout: added $ADDED"
 sleep "$(echo "$dur_ms" | awk '{print $1 * 0.1 / 1000}')"
 ctl sub del main "$REMOVED" || fail "removing $REMOVED mid-stream"

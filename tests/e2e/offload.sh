@@ -125,19 +125,19 @@ print(" ".join(p["from"]+">"+p["to"] for p in sorted(s["peers"], key=lambda p: p
 }
 step() { sleep 1.2; }
 
-for i in 0 1 2; do ctl sub add news "${DEV[$i]}" || fail "sub add ${DEV[$i]}"; done
+for i in 0 1 2; do ctl sub add news "${DEV[$i]}" --static || fail "sub add ${DEV[$i]}"; done
 step
 [ "$(relay_of "${DEV[2]}")" = ra ] && ok "the first three devices are served by the origin" ||
 	fail "device 3 on $(relay_of "${DEV[2]}")"
-ctl sub add news "${DEV[3]}"
+ctl sub add news "${DEV[3]}" --static
 step
 [ "$(peers)" = "ra>rb" ] && [ "$(relay_of "${DEV[3]}")" = rb ] &&
 	ok "past offload_above the manager brings relay rb in (ra relays to rb)" ||
 	fail "offload to rb: peers '$(peers)', device 4 on $(relay_of "${DEV[3]}")"
-ctl sub add news "${DEV[4]}"
-ctl sub add news "${DEV[5]}"
+ctl sub add news "${DEV[4]}" --static
+ctl sub add news "${DEV[5]}" --static
 step
-ctl sub add news "${DEV[6]}"
+ctl sub add news "${DEV[6]}" --static
 step
 [ "$(peers)" = "ra>rb rb>rc" ] && [ "$(relay_of "${DEV[6]}")" = rc ] &&
 	ok "a second level: rb relays to rc, which serves device 7" ||

@@ -48,14 +48,14 @@ with open(path, "w") as f:
         f.write(f"stream s{s} ingest 198.18.70.2:{5000 + s} source 198.18.70.1\n")
     real = [f"198.19.255.{i}:6000" for i in range(240, 256)]
     for r in real:
-        f.write(f"subscriber s3 {r}\n")
+        f.write(f"subscriber s3 {r} static\n")
     n = 0
     for s in range(4):
         count = per - (len(real) if s == 3 else 0)
         for _ in range(count):
             while f"198.19.{n >> 8}.{n & 255}:6000" in real:
                 n += 1
-            f.write(f"subscriber s{s} 198.19.{n >> 8}.{n & 255}:6000\n")
+            f.write(f"subscriber s{s} 198.19.{n >> 8}.{n & 255}:6000 static\n")
             n += 1
 EOF
 echo "e2e/scale: $(grep -c '^subscriber' "$_tmp/agent.conf") subscribers in the config"

@@ -116,8 +116,10 @@ static int parse_subscriber(struct line *l, struct bpfc_config *cfg, char *err, 
 	void *grown;
 	int i;
 
-	if (l->n < 3 || l->n > 4 || (l->n == 4 && strcmp(l->w[3], "peer")))
-		return fail(err, errlen, l->no, "usage: subscriber STREAM ADDR:PORT [peer]");
+	if (l->n < 3 || l->n > 4 || (l->n == 4 && strcmp(l->w[3], "peer") &&
+				     strcmp(l->w[3], "static")))
+		return fail(err, errlen, l->no,
+			    "usage: subscriber STREAM ADDR:PORT [static | peer]");
 	if (!find_stream(cfg, l->w[1]))
 		return fail(err, errlen, l->no, "unknown stream '%s' (define it above)", l->w[1]);
 	strcpy(s.stream, l->w[1]);
@@ -128,7 +130,8 @@ static int parse_subscriber(struct line *l, struct bpfc_config *cfg, char *err, 
 		if (bpfc_endpoint_equal(&cfg->streams[i].ingest, &s.ep))
 			return fail(err, errlen, l->no, "subscriber %s is this relay's ingest",
 				    l->w[2]);
-	s.kind = l->n == 4 ? BPFC_SUB_PEER : BPFC_SUB_DEVICE;
+	s.kind = l->n == 4 && !strcmp(l->w[3], "peer") ? BPFC_SUB_PEER : BPFC_SUB_DEVICE;
+	s.is_static = l->n == 4 && !strcmp(l->w[3], "static");
 	grown = realloc(cfg->subs, (cfg->n_subs + 1) * sizeof(s));
 	if (!grown)
 		return fail(err, errlen, l->no, "out of memory");
