@@ -161,7 +161,7 @@ enum bpfc_quota_attr {
 #define BPFC_TOKEN_LEN		40	/* be64 expiry + 32-byte HMAC-SHA256 */
 #define BPFC_NONCE_LEN		16
 /* A relay never answers a device with more bytes than it sent: no amplification. */
-#define BPFC_JOIN_MIN_LEN	64
+#define BPFC_JOIN_MIN_LEN	192	/* room for a refusal's reason in the answer */
 
 enum bpfc_role {
 	BPFC_ROLE_AGENT = 1,

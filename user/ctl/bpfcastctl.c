@@ -189,7 +189,7 @@ static int parse_sub_args(int argc, char **argv, struct bpfc_sub_spec *s, bool i
 	int opt;
 
 	memset(s, 0, sizeof(*s));
-	optind = 1;
+	optind = 0;	/* 0: GNU getopt starts afresh, permuting options after operands */
 	while ((opt = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		if (!is_add || opt == '?')
 			return fail("%s", use);
@@ -228,7 +228,7 @@ static int cmd_token(int argc, char **argv)
 	const char *why;
 	int opt, err;
 
-	optind = 1;
+	optind = 0;	/* 0: GNU getopt starts afresh, permuting options after operands */
 	while ((opt = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		if (opt != 't' || bpfc_parse_u32(optarg, 1, 366 * 86400, &ttl))
 			return fail("%s (--ttl: 1 s to 366 days)", use);
@@ -339,7 +339,7 @@ static int cmd_stream(int argc, char **argv)
 		mnl_attr_put_strz(nlh, BPFC_A_STREAM_NAME, s.name);
 		return transact(nlh, "cannot delete the stream");
 	}
-	optind = 1;
+	optind = 0;	/* 0: GNU getopt starts afresh, permuting options after operands */
 	while ((opt = getopt_long(argc - 2, argv + 2, "", opts, NULL)) != -1) {
 		switch (opt) {
 		case 'i':
@@ -698,7 +698,7 @@ static int cmd_status(int argc, char **argv)
 	bool json = false;
 	int opt;
 
-	optind = 1;
+	optind = 0;	/* 0: GNU getopt starts afresh, permuting options after operands */
 	while ((opt = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		if (opt != 'j')
 			return fail("usage: status [--json]");
@@ -747,7 +747,7 @@ static int cmd_thresholds(int argc, char **argv)
 	if (why)
 		return fail("'%s': %s", argv[1], why);
 	snprintf(name, sizeof(name), "%s", argv[1]);
-	optind = 1;
+	optind = 0;	/* 0: GNU getopt starts afresh, permuting options after operands */
 	while ((opt = getopt_long(argc - 1, argv + 1, "", opts, NULL)) != -1) {
 		if (opt == '?')
 			return fail("%s", use);
