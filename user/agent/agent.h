@@ -99,6 +99,7 @@ struct agent {
 	bool has_data4, has_data6;
 	union bpfc_addr data4, data6;
 	struct mgr_conn *mgr;
+	struct ssl_ctx_st *tls_ctx;	/* NULL: --insecure */
 };
 
 /* dataplane.c */

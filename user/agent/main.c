@@ -15,6 +15,7 @@
 #include <bpf/libbpf.h>
 #include "agent.h"
 #include "log.h"
+#include "tls.h"
 
 static const char usage[] =
 	"Usage: bpfcast-agent -i IFACE [-i IFACE ...] [options]\n"
@@ -35,6 +36,10 @@ static const char usage[] =
 	"      --detach            remove everything attached and pinned, then exit\n"
 	"      --manager ADDR:PORT connect to bpfcast-manager and follow it\n"
 	"      --id RELAY_ID       this relay's id at the manager (with --manager)\n"
+	"      --ca FILE           the fleet's CA, which issued the manager's certificate\n"
+	"      --cert FILE         this relay's certificate (OU=agent, CN=RELAY_ID)\n"
+	"      --key FILE          its key (mode 0600)\n"
+	"      --insecure          plain TCP to the manager instead of TLS\n"
 	"      --max-subscribers N capacity reported to the manager (default 131072)\n"
 	"      --max-mbps N        egress capacity reported to the manager (default 10000)\n"
 	"      --deny PREFIX       refuse subscribers in PREFIX, on top of the defaults\n"
@@ -54,7 +59,7 @@ static const char usage[] =
 enum {
 	OPT_PIN_DIR = 256, OPT_SOCKET, OPT_SAMPLE_MS, OPT_XDP_GENERIC, OPT_DETACH, OPT_MANAGER,
 	OPT_ID, OPT_MAX_SUBS, OPT_MAX_MBPS, OPT_DATA_ADDR, OPT_DENY, OPT_JOIN_PORT, OPT_JOIN_KEY,
-	OPT_JOIN_RATE, OPT_CONSENT_TTL,
+	OPT_JOIN_RATE, OPT_CONSENT_TTL, OPT_CA, OPT_CERT, OPT_KEY, OPT_INSECURE,
 };
 
 static const struct option options[] = {
@@ -75,6 +80,10 @@ static const struct option options[] = {
 	{ "join-key", required_argument, NULL, OPT_JOIN_KEY },
 	{ "join-rate", required_argument, NULL, OPT_JOIN_RATE },
 	{ "consent-ttl", required_argument, NULL, OPT_CONSENT_TTL },
+	{ "ca", required_argument, NULL, OPT_CA },
+	{ "cert", required_argument, NULL, OPT_CERT },
+	{ "key", required_argument, NULL, OPT_KEY },
+	{ "insecure", no_argument, NULL, OPT_INSECURE },
 	{ "verbose", no_argument, NULL, 'v' },
 	{ "help", no_argument, NULL, 'h' },
 	{}
@@ -223,6 +232,7 @@ int main(int argc, char **argv)
 	bool detach = false, sample_set = false;
 	static struct bpfc_denylist deny_flags;
 	struct bpfc_endpoint mgr_ep;
+	struct bpfc_tls_files tls = {};
 	int verbose = 0, opt, i, err;
 	char errbuf[256];
 	__u32 v;
@@ -330,6 +340,18 @@ int main(int argc, char **argv)
 			}
 			a->consent_ttl_ms = v * 1000;
 			break;
+		case OPT_CA:
+			tls.ca = optarg;
+			break;
+		case OPT_CERT:
+			tls.cert = optarg;
+			break;
+		case OPT_KEY:
+			tls.key = optarg;
+			break;
+		case OPT_INSECURE:
+			tls.insecure = true;
+			break;
 		case 'v':
 			verbose++;
 			break;
@@ -378,6 +400,22 @@ int main(int argc, char **argv)
 	}
 	if (!!a->manager != !!a->relay_id) {
 		pr_warn("--manager and --id go together\n");
+		return 1;
+	}
+	if (a->manager) {
+		if (bpfc_tls_files_invalid(&tls)) {
+			pr_warn("--manager: %s\n", bpfc_tls_files_invalid(&tls));
+			return 1;
+		}
+		if (tls.insecure)
+			pr_warn("--insecure: plain TCP to the manager; whoever sits between can "
+				"steer this relay\n");
+		else if (!(a->tls_ctx = bpfc_tls_ctx(&tls, false, errbuf, sizeof(errbuf)))) {
+			pr_warn("TLS: %s\n", errbuf);
+			return 1;
+		}
+	} else if (tls.ca || tls.cert || tls.key || tls.insecure) {
+		pr_warn("--ca, --cert, --key and --insecure are for --manager\n");
 		return 1;
 	}
 	if (!a->n_ifaces) {

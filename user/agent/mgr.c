@@ -15,6 +15,7 @@
 #include "agent.h"
 #include "log.h"
 #include "msgio.h"
+#include "tls.h"
 #include "tlv.h"
 
 #define BACKOFF_MIN_MS 250
@@ -54,7 +55,7 @@ static void mgr_drop(struct agent *a, const char *why)
 		if (why)
 			pr_warn("manager %s: %s; forwarding goes on, reconnecting\n", a->manager, why);
 		epoll_ctl(m->epfd, EPOLL_CTL_DEL, m->fd, NULL);
-		close(m->fd);
+		msg_close(m->fd);
 	}
 	m->fd = -1;
 	m->connecting = false;
@@ -157,10 +158,11 @@ static void handle_answer(struct agent *a, const struct nlmsghdr *nlh)
 	}
 }
 
+static void mgr_handle(struct agent *a);
+
 void mgr_io(struct agent *a, __u32 events)
 {
 	struct mgr_conn *m = a->mgr;
-	const struct nlmsghdr *nlh;
 	int n, err = 0;
 
 	if (m->connecting) {
@@ -175,6 +177,14 @@ void mgr_io(struct agent *a, __u32 events)
 		m->seq = 0;
 		m->last_rx_ms = now_ms();
 		epoll_ctl(m->epfd, EPOLL_CTL_MOD, m->fd, &ev);
+		if (a->tls_ctx) {
+			char why[300];
+
+			if (bpfc_tls_connect(a->tls_ctx, m->fd, a->manager, 3000, why, sizeof(why))) {
+				mgr_drop(a, why);
+				return;
+			}
+		}
 		if (mgr_greet(a)) {
 			mgr_drop(a, "cannot send");
 			return;
@@ -183,11 +193,22 @@ void mgr_io(struct agent *a, __u32 events)
 		pr_info("connected to manager %s as relay %s\n", a->manager, a->relay_id);
 		return;
 	}
-	n = msg_rx_fill(&m->rx, m->fd);
-	if (n == 0 || (n < 0 && n != -EAGAIN)) {
-		mgr_drop(a, "connection closed");
-		return;
-	}
+	do {
+		n = msg_rx_fill(&m->rx, m->fd);
+		if (n == 0 || (n < 0 && n != -EAGAIN)) {
+			mgr_drop(a, "connection closed");
+			return;
+		}
+		mgr_handle(a);
+	} while (m->fd >= 0 && msg_pending(m->fd));
+}
+
+static void mgr_handle(struct agent *a)
+{
+	struct mgr_conn *m = a->mgr;
+	const struct nlmsghdr *nlh;
+	int err = 0;
+
 	m->last_rx_ms = now_ms();
 	while (m->fd >= 0 && (nlh = msg_rx_next(&m->rx, &err))) {
 		if (nlh->nlmsg_type == NLMSG_ERROR)

@@ -18,6 +18,7 @@
 #include "log.h"
 #include "msgio.h"
 #include "policy.h"
+#include "tls.h"
 #include "tlv.h"
 
 #define DEFAULT_AGENT "/run/bpfcast/agent.sock"
@@ -46,10 +47,15 @@ static const char usage[] =
 	"Options:\n"
 	"  --agent PATH   the agent's control socket (default " DEFAULT_AGENT ")\n"
 	"  --manager ADDR:PORT  the fleet's bpfcast-manager; the manager picks relays\n"
+	"  --ca FILE      with --manager: the fleet's CA (TLS 1.3; see tools/certs)\n"
+	"  --cert FILE    with --manager: an administrator's certificate (OU=admin)\n"
+	"  --key FILE     with --manager: its key (mode 0600)\n"
+	"  --insecure     with --manager: plain TCP instead of TLS\n"
 	"  -h, --help     this text\n";
 
 static const char *agent_path = DEFAULT_AGENT;
 static const char *manager_addr;
+static struct bpfc_tls_files tls_files;
 static int sock = -1;
 static __u32 seq;
 
@@ -78,9 +84,18 @@ static int connect_manager(void)
 	const char *msg;
 	int err;
 
+	if (bpfc_tls_files_invalid(&tls_files))
+		return fail("--manager: %s", bpfc_tls_files_invalid(&tls_files));
 	sock = msg_connect_tcp(manager_addr, 0);
 	if (sock < 0)
 		return fail("cannot reach the manager at %s: %s", manager_addr, strerror(-sock));
+	if (!tls_files.insecure) {
+		char why[300];
+		SSL_CTX *ctx = bpfc_tls_ctx(&tls_files, false, why, sizeof(why));
+
+		if (!ctx || bpfc_tls_connect(ctx, sock, manager_addr, 10000, why, sizeof(why)))
+			return fail("TLS to the manager at %s: %s", manager_addr, why);
+	}
 	nlh = bpfc_msg_start(req, BPFC_MSG_HELLO, NLM_F_REQUEST | NLM_F_ACK, 0);
 	mnl_attr_put_u32(nlh, BPFC_A_VERSION, BPFC_PROTO_VERSION);
 	mnl_attr_put_u8(nlh, BPFC_A_ROLE, BPFC_ROLE_ADMIN);
@@ -110,20 +125,10 @@ static int connect_agent(void)
 
 static int send_msg(struct nlmsghdr *nlh)
 {
-	const char *p = (const char *)nlh;
-	size_t left = nlh->nlmsg_len;
+	int err = msg_send(sock, nlh, nlh->nlmsg_len, 10000);
 
-	while (left) {
-		ssize_t n = send(sock, p, left, MSG_NOSIGNAL);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return fail("cannot send to the agent: %s", strerror(errno));
-		p += n;
-		left -= n;
-	}
-	return 0;
+	return err ? fail("cannot send to the %s: %s", manager_addr ? "manager" : "agent",
+			  strerror(-err)) : 0;
 }
 
 /* The next whole message from the agent or manager. */
@@ -961,6 +966,10 @@ int main(int argc, char **argv)
 	static const struct option opts[] = {
 		{ "agent", required_argument, NULL, 'a' },
 		{ "manager", required_argument, NULL, 'm' },
+		{ "ca", required_argument, NULL, 'A' },
+		{ "cert", required_argument, NULL, 'C' },
+		{ "key", required_argument, NULL, 'K' },
+		{ "insecure", no_argument, NULL, 'I' },
 		{ "help", no_argument, NULL, 'h' },
 		{}
 	};
@@ -975,6 +984,18 @@ int main(int argc, char **argv)
 			break;
 		case 'm':
 			manager_addr = optarg;
+			break;
+		case 'A':
+			tls_files.ca = optarg;
+			break;
+		case 'C':
+			tls_files.cert = optarg;
+			break;
+		case 'K':
+			tls_files.key = optarg;
+			break;
+		case 'I':
+			tls_files.insecure = true;
 			break;
 		case 'h':
 			fputs(usage, stdout);

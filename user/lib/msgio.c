@@ -8,13 +8,78 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <sys/socket.h>
+#include <stdlib.h>
 #include <libmnl/libmnl.h>
+#include <openssl/ssl.h>
 #include "addr.h"
 #include "msgio.h"
 #include "tlv.h"
 
+/* Sockets whose messages go through TLS, by fd. */
+static SSL **tls_by_fd;
+static int tls_slots;
+
+int msg_tls_bind(int fd, SSL *ssl)
+{
+	if (fd >= tls_slots) {
+		int n = fd + 64;
+		SSL **grown = realloc(tls_by_fd, n * sizeof(*grown));
+
+		if (!grown)
+			return -ENOMEM;
+		memset(grown + tls_slots, 0, (n - tls_slots) * sizeof(*grown));
+		tls_by_fd = grown;
+		tls_slots = n;
+	}
+	tls_by_fd[fd] = ssl;
+	return 0;
+}
+
+SSL *msg_tls_of(int fd)
+{
+	return fd >= 0 && fd < tls_slots ? tls_by_fd[fd] : NULL;
+}
+
+void msg_close(int fd)
+{
+	SSL *ssl = msg_tls_of(fd);
+
+	if (ssl) {
+		SSL_shutdown(ssl);	/* best effort: a close_notify, no waiting */
+		SSL_free(ssl);
+		tls_by_fd[fd] = NULL;
+	}
+	if (fd >= 0)
+		close(fd);
+}
+
+bool msg_pending(int fd)
+{
+	SSL *ssl = msg_tls_of(fd);
+
+	return ssl && SSL_pending(ssl) > 0;
+}
+
+static ssize_t tls_recv(SSL *ssl, void *buf, size_t len)
+{
+	size_t got;
+	int e;
+
+	if (SSL_read_ex(ssl, buf, len, &got))
+		return got;
+	e = SSL_get_error(ssl, 0);
+	if (e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE)
+		errno = EAGAIN;
+	else if (e == SSL_ERROR_ZERO_RETURN)
+		return 0;
+	else
+		errno = ECONNRESET;
+	return -1;
+}
+
 int msg_rx_fill(struct msg_rx *rx, int fd)
 {
+	SSL *ssl = msg_tls_of(fd);
 	ssize_t n;
 
 	if (rx->off) {
@@ -24,7 +89,10 @@ int msg_rx_fill(struct msg_rx *rx, int fd)
 	}
 	if (rx->len == sizeof(rx->buf))
 		return -EMSGSIZE;
-	n = recv(fd, rx->buf + rx->len, sizeof(rx->buf) - rx->len, MSG_DONTWAIT);
+	if (ssl)
+		n = tls_recv(ssl, rx->buf + rx->len, sizeof(rx->buf) - rx->len);
+	else
+		n = recv(fd, rx->buf + rx->len, sizeof(rx->buf) - rx->len, MSG_DONTWAIT);
 	if (n < 0)
 		return errno == EWOULDBLOCK ? -EAGAIN : -errno;
 	rx->len += n;
@@ -43,12 +111,28 @@ const struct nlmsghdr *msg_rx_next(struct msg_rx *rx, int *err)
 	return nlh;
 }
 
+/* send() for a plain or a TLS socket; EAGAIN when it would block. */
+static ssize_t send_some(int fd, const void *p, size_t len)
+{
+	SSL *ssl = msg_tls_of(fd);
+	size_t done;
+	int e;
+
+	if (!ssl)
+		return send(fd, p, len, MSG_NOSIGNAL | MSG_DONTWAIT);
+	if (SSL_write_ex(ssl, p, len, &done))
+		return done;
+	e = SSL_get_error(ssl, 0);
+	errno = e == SSL_ERROR_WANT_WRITE || e == SSL_ERROR_WANT_READ ? EAGAIN : ECONNRESET;
+	return -1;
+}
+
 int msg_send(int fd, const void *buf, size_t len, int timeout_ms)
 {
 	const char *p = buf;
 
 	while (len) {
-		ssize_t n = send(fd, p, len, MSG_NOSIGNAL | MSG_DONTWAIT);
+		ssize_t n = send_some(fd, p, len);
 
 		if (n < 0 && errno == EINTR)
 			continue;

@@ -3,7 +3,9 @@
 #ifndef BPFCAST_MSGIO_H
 #define BPFCAST_MSGIO_H
 
+#include <stdbool.h>
 #include <stddef.h>
+#include <openssl/types.h>
 #include <linux/netlink.h>
 #include "bpfcast/proto.h"
 
@@ -26,5 +28,13 @@ int msg_send(int fd, const void *buf, size_t len, int timeout_ms);
 int msg_connect_tcp(const char *endpoint, int nonblock);
 /* A non-blocking TCP socket listening on "ADDR:PORT". Returns fd or -errno. */
 int msg_listen_tcp(const char *endpoint);
+
+/* From now on, fd's messages go through ssl (see tls.h). */
+int msg_tls_bind(int fd, SSL *ssl);
+SSL *msg_tls_of(int fd);
+/* Has TLS decrypted bytes that poll() cannot see? Read again before sleeping. */
+bool msg_pending(int fd);
+/* Close fd, ending its TLS session if it has one. */
+void msg_close(int fd);
 
 #endif

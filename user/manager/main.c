@@ -25,6 +25,7 @@
 #include "msgio.h"
 #include "policy.h"
 #include "store.h"
+#include "tls.h"
 #include "tlv.h"
 
 #define MAX_CONNS	128
@@ -61,6 +62,9 @@ struct m_sub {
 
 struct conn {
 	int fd;				/* -1: free */
+	bool tls_done;			/* handshake complete (or plain TCP) */
+	char cert_role[16];		/* the certificate's OU: agent or admin */
+	char cert_cn[64];		/* its CN: an agent's relay id */
 	int role;			/* 0 until HELLO */
 	int relay;			/* agents */
 	__u64 last_rx_ms;
@@ -92,6 +96,7 @@ static __u32 next_seq = 1;
 static const struct store_ops *sops = &store_sqlite_ops;
 static struct store *store;
 static struct bpfc_denylist deny;	/* destination policy */
+static SSL_CTX *tls_ctx;		/* NULL: --insecure */
 static struct bpfc_key join_key;	/* signs tokens; relays verify with the same key */
 static bool has_join_key;
 static int epfd;
@@ -726,7 +731,7 @@ static void conn_close(int ci)
 		relays[c->relay].synced = false;
 	}
 	epoll_ctl(epfd, EPOLL_CTL_DEL, c->fd, NULL);
-	close(c->fd);
+	msg_close(c->fd);
 	free(c->act_streams);
 	free(c->act_subs);
 	memset(c, 0, offsetof(struct conn, rx));
@@ -750,6 +755,14 @@ static int handle_hello(int ci, const struct nlmsghdr *nlh, const struct nlattr 
 		return -1;
 	}
 	c->role = mnl_attr_get_u8(tb[BPFC_A_ROLE]);
+	/* With TLS the certificate, not the message, says who the peer is. */
+	if (tls_ctx && strcmp(c->cert_role, c->role == BPFC_ROLE_ADMIN ? "admin" : "agent")) {
+		pr_warn("refusing a %s HELLO from a certificate for role '%s' (CN %s)\n",
+			c->role == BPFC_ROLE_ADMIN ? "admin" : "agent", c->cert_role, c->cert_cn);
+		c->role = 0;
+		reply(ci, nlh, -EACCES, "your certificate does not allow this role");
+		return -1;
+	}
 	if (c->role == BPFC_ROLE_ADMIN) {
 		reply(ci, nlh, 0, NULL);
 		return 0;
@@ -762,6 +775,11 @@ static int handle_hello(int ci, const struct nlmsghdr *nlh, const struct nlattr 
 	if (!tb[BPFC_A_CAPS] ||
 	    (mnl_attr_get_u32(tb[BPFC_A_CAPS]) & BPFC_CAPS_NEEDED) != BPFC_CAPS_NEEDED) {
 		reply(ci, nlh, -EOPNOTSUPP, "agent lacks a needed capability (fan-out, peers)");
+		return -1;
+	}
+	if (tls_ctx && strcmp(id, c->cert_cn)) {
+		pr_warn("refusing relay id %s from a certificate for relay %s\n", id, c->cert_cn);
+		reply(ci, nlh, -EACCES, "the relay id differs from your certificate's CN");
 		return -1;
 	}
 	r = relay_find(id, true);
@@ -1285,7 +1303,45 @@ static void handle_admin(int ci, const struct nlmsghdr *nlh)
 	reply(ci, nlh, ret, ret ? err : NULL);
 }
 
+static void conn_read(int ci);
+
+/* TLS first: nothing the peer sends is parsed before its certificate checks out. */
+static bool conn_handshake(int ci)
+{
+	struct conn *c = &conns[ci];
+	char err[256];
+	int rc = bpfc_tls_accept_step(tls_ctx, c->fd, err, sizeof(err));
+
+	if (rc == 0)
+		return false;
+	if (rc < 0 || !bpfc_tls_peer(c->fd, c->cert_role, sizeof(c->cert_role), c->cert_cn,
+				     sizeof(c->cert_cn))) {
+		pr_warn("refused a connection: %s\n", rc < 0 ? err : "no valid certificate");
+		conn_close(ci);
+		return false;
+	}
+	if (strcmp(c->cert_role, "agent") && strcmp(c->cert_role, "admin")) {
+		pr_warn("refused a certificate with role (OU) '%s' (CN %s): want agent or admin\n",
+			c->cert_role, c->cert_cn);
+		conn_close(ci);
+		return false;
+	}
+	c->tls_done = true;
+	return true;
+}
+
 static void conn_input(int ci)
+{
+	struct conn *c = &conns[ci];
+
+	if (!c->tls_done && !conn_handshake(ci))
+		return;
+	do
+		conn_read(ci);
+	while (c->fd >= 0 && msg_pending(c->fd));
+}
+
+static void conn_read(int ci)
 {
 	struct conn *c = &conns[ci];
 	const struct nlmsghdr *nlh;
@@ -1399,6 +1455,7 @@ static void accept_conn(int lfd)
 	}
 	memset(&conns[i], 0, offsetof(struct conn, rx));
 	conns[i].fd = fd;
+	conns[i].tls_done = !tls_ctx;
 	conns[i].relay = -1;
 	conns[i].last_rx_ms = now_ms();
 	conns[i].rx.len = conns[i].rx.off = 0;
@@ -1412,6 +1469,11 @@ static void tick(void)
 	int i;
 
 	for (i = 0; i < MAX_CONNS; i++) {
+		if (conns[i].fd >= 0 && !conns[i].role &&
+		    now_ms() - conns[i].last_rx_ms > BPFC_DEAD_MS) {
+			conn_close(i);	/* no handshake or HELLO in time */
+			continue;
+		}
 		if (conns[i].fd >= 0 && conns[i].role == BPFC_ROLE_AGENT &&
 		    now_ms() - conns[i].last_rx_ms > BPFC_DEAD_MS) {
 			pr_warn("relay %s silent for %d ms; closing\n", relays[conns[i].relay].id,
@@ -1437,6 +1499,12 @@ static const char usage[] =
 	"                      (repeatable)\n"
 	"  --join-key FILE     token key (mode 0600) for 'bpfcastctl token'; relays\n"
 	"                      verify tokens with the same key\n"
+	"  --ca FILE           the fleet's CA: agents and administrators must present\n"
+	"                      certificates it issued (TLS 1.3; see tools/certs)\n"
+	"  --cert FILE         the manager's certificate\n"
+	"  --key FILE          its key (mode 0600)\n"
+	"  --insecure          plain TCP instead of TLS: anyone who reaches ADDR:PORT\n"
+	"                      steers the fleet\n"
 	"  -v, --verbose       more messages\n"
 	"  -h, --help          this text\n";
 
@@ -1446,8 +1514,11 @@ int main(int argc, char **argv)
 		{ "listen", required_argument, NULL, 'l' }, { "db", required_argument, NULL, 'd' },
 		{ "verbose", no_argument, NULL, 'v' }, { "help", no_argument, NULL, 'h' },
 		{ "deny", required_argument, NULL, 'D' },
-		{ "join-key", required_argument, NULL, 'K' }, {}
+		{ "join-key", required_argument, NULL, 'K' },
+		{ "ca", required_argument, NULL, 'A' }, { "cert", required_argument, NULL, 'C' },
+		{ "key", required_argument, NULL, 'k' }, { "insecure", no_argument, NULL, 'I' }, {}
 	};
+	struct bpfc_tls_files tls = {};
 	static const struct store_visitor loader = { load_stream, load_sub, load_peer, load_relay };
 	const char *listen_addr = NULL, *db = NULL;
 	struct epoll_event ev = { .events = EPOLLIN }, evs[32];
@@ -1476,6 +1547,10 @@ int main(int argc, char **argv)
 			}
 			has_join_key = true;
 			break;
+		case 'A': tls.ca = optarg; break;
+		case 'C': tls.cert = optarg; break;
+		case 'k': tls.key = optarg; break;
+		case 'I': tls.insecure = true; break;
 		case 'h': fputs(usage, stdout); return 0;
 		default: fputs(usage, stderr); return 1;
 		}
@@ -1484,6 +1559,20 @@ int main(int argc, char **argv)
 	if (!listen_addr || !db || optind < argc) {
 		pr_warn("need --listen ADDR:PORT and --db PATH; see --help\n");
 		return 1;
+	}
+	if (bpfc_tls_files_invalid(&tls)) {
+		pr_warn("%s\n", bpfc_tls_files_invalid(&tls));
+		return 1;
+	}
+	if (tls.insecure) {
+		pr_warn("--insecure: plain TCP; anyone who reaches %s can steer the fleet\n",
+			listen_addr);
+	} else {
+		tls_ctx = bpfc_tls_ctx(&tls, true, err, sizeof(err));
+		if (!tls_ctx) {
+			pr_warn("TLS: %s\n", err);
+			return 1;
+		}
 	}
 	for (i = 0; i < MAX_CONNS; i++)
 		conns[i].fd = -1;
