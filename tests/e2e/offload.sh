@@ -39,15 +39,24 @@ set +e
 DEV=()
 for i in 1 2 3 4 5 6 7; do DEV+=("198.18.60.10$i:6000"); done
 
-bg ip netns exec $MGR "$MANAGER" --listen $MGR_ADDR --db "$_tmp/manager.db"
+# The fleet's certificates, and a stranger's from another CA.
+T=$_tmp/tls
+tools/certs "$T" --manager 198.18.60.2 --agent ra --agent rb --agent rc --admin ops >/dev/null &&
+	tools/certs "$_tmp/other" --agent rx --admin ops >/dev/null || fail "tools/certs"
+MGR_TLS=(--ca "$T/ca.crt" --cert "$T/manager.crt" --key "$T/manager.key")
+agent_tls() { echo --ca "$T/ca.crt" --cert "$T/agent-$1.crt" --key "$T/agent-$1.key"; }
+
+bg ip netns exec $MGR "$MANAGER" --listen $MGR_ADDR --db "$_tmp/manager.db" "${MGR_TLS[@]}" \
+	2>"$_tmp/mgr.log"
 MGR_PID=$LAST_PID
 start_relay() { # ID IFACE
 	start_agent $P-r"${1#r}" /sys/fs/bpf/$P-$1 "$_tmp/$1.sock" "$_tmp/$1.log" -i "$2" \
-		--manager $MGR_ADDR --id "$1"
+		--manager $MGR_ADDR --id "$1" $(agent_tls "$1")
 }
 start_relay ra $P-a0 && start_relay rb $P-b0 && start_relay rc $P-c0 ||
 	{ fail "relays did not start"; finish "e2e/offload"; }
-ctl() { ip netns exec $MGR "$CTL" --manager $MGR_ADDR "$@"; }
+ADMIN_TLS=(--ca "$T/ca.crt" --cert "$T/admin-ops.crt" --key "$T/admin-ops.key")
+ctl() { ip netns exec $MGR "$CTL" --manager $MGR_ADDR "${ADMIN_TLS[@]}" "$@"; }
 relays_up() {
 	for i in $(seq 50); do
 		[ "$(ctl status --json 2>/dev/null | python3 -c 'import json,sys; print(sum(r["connected"] for r in json.load(sys.stdin)["relays"]))' 2>/dev/null)" = 3 ] && return 0
@@ -70,23 +79,65 @@ expect_error "an unknown stream is refused" "unknown stream" ctl sub add nope 19
 expect_error "an unknown origin relay is refused" "unknown relay" \
 	ctl stream add other --origin rz --ingest 198.18.60.11:5001 --any-source
 expect_error "an unreachable manager is reported" "cannot reach the manager" \
-	ip netns exec $MGR "$CTL" --manager 198.18.60.2:7499 status
+	ip netns exec $MGR "$CTL" --manager 198.18.60.2:7499 "${ADMIN_TLS[@]}" status
+
+# Only the fleet's certificates, each in its role.
+expect_error "bpfcastctl without a certificate says what to give" "give --ca, --cert and --key" \
+	ip netns exec $MGR "$CTL" --manager $MGR_ADDR status
+expect_error "a plain-TCP client is refused by a TLS manager" "closed the connection" \
+	ip netns exec $MGR "$CTL" --manager $MGR_ADDR --insecure status
+expect_error "an administrator's certificate from another CA is refused" "accept our certificate" \
+	ip netns exec $MGR "$CTL" --manager $MGR_ADDR --ca "$T/ca.crt" \
+	--cert "$_tmp/other/admin-ops.crt" --key "$_tmp/other/admin-ops.key" status
+expect_error "an agent's certificate cannot change thresholds" "does not allow this role" \
+	ip netns exec $MGR "$CTL" --manager $MGR_ADDR --ca "$T/ca.crt" \
+	--cert "$T/agent-ra.crt" --key "$T/agent-ra.key" thresholds news --offload-above 9 \
+	--cease-below 1
+ctl status --json | python3 -c 'import json,sys; t=json.load(sys.stdin)["streams"][0]["thresholds"]; sys.exit(t["offload_above"] != 3)' &&
+	ok "the thresholds stayed as the administrator set them" || fail "thresholds changed"
+start_agent $P-rd /sys/fs/bpf/$P-rd "$_tmp/rx.sock" "$_tmp/rx.log" -i $P-e0 \
+	--manager $MGR_ADDR --id rx --ca "$T/ca.crt" --cert "$_tmp/other/agent-rx.crt" \
+	--key "$_tmp/other/agent-rx.key"
+sleep 1.5
+grep -q "refused a connection: TLS handshake refused" "$_tmp/mgr.log" &&
+	! ctl relays | grep -q "^rx " &&
+	ok "an agent with another CA's certificate cannot register" ||
+	fail "foreign agent: $(tail -2 "$_tmp/rx.log") / $(tail -2 "$_tmp/mgr.log")"
+{ kill "$AGENT_PID" && wait "$AGENT_PID"; } 2>/dev/null
+nsenter --net=/run/netns/$P-rd "$AGENT" --detach --pin-dir /sys/fs/bpf/$P-rd >/dev/null 2>&1
 
 # A second agent claiming relay id ra is refused, clearly; the first keeps its place.
 start_agent $P-rd /sys/fs/bpf/$P-rd "$_tmp/rd.sock" "$_tmp/rd.log" -i $P-e0 \
-	--manager $MGR_ADDR --id ra
+	--manager $MGR_ADDR --id ra $(agent_tls ra)
 sleep 1
 grep -q "refused relay ra: a relay with this id is already connected" "$_tmp/rd.log" &&
 	ok "a second agent with a connected relay's id is refused" ||
-	fail "duplicate relay id: $(tail -3 "$_tmp/rd.log")"
+	fail "duplicate relay id: $(cat "$_tmp/rd.log")"
+{ kill "$AGENT_PID" && wait "$AGENT_PID"; } 2>/dev/null
+nsenter --net=/run/netns/$P-rd "$AGENT" --detach --pin-dir /sys/fs/bpf/$P-rd >/dev/null 2>&1
+# rb's certificate claiming to be ra: the CN decides.
+start_agent $P-rd /sys/fs/bpf/$P-rd "$_tmp/rd.sock" "$_tmp/rd2.log" -i $P-e0 \
+	--manager $MGR_ADDR --id rd $(agent_tls rb)
+sleep 1
+grep -q "refused relay rd: the relay id differs from your certificate's CN" "$_tmp/rd2.log" &&
+	ok "an agent cannot claim a relay id its certificate does not name" ||
+	fail "relay id vs CN: $(tail -3 "$_tmp/rd2.log")"
+{ kill "$AGENT_PID" && wait "$AGENT_PID"; } 2>/dev/null
+nsenter --net=/run/netns/$P-rd "$AGENT" --detach --pin-dir /sys/fs/bpf/$P-rd >/dev/null 2>&1
 { kill "$AGENT_PID" && wait "$AGENT_PID"; } 2>/dev/null
 nsenter --net=/run/netns/$P-rd "$AGENT" --detach --pin-dir /sys/fs/bpf/$P-rd >/dev/null 2>&1
 
 # Bad peers are cut off one by one; the manager keeps serving.
-ip netns exec $MGR python3 - <<'EOF' && ok "a message before HELLO, a bad version and an oversized message each close only that connection" || fail "manager input checks"
-import socket, struct, sys
+T=$T ip netns exec $MGR python3 - <<'EOF' && ok "a message before HELLO, a bad version and an oversized message each close only that connection" || fail "manager input checks"
+import os, socket, ssl, struct, sys
+T = os.environ["T"]
+ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+ctx.minimum_version = ssl.TLSVersion.TLSv1_3
+ctx.load_verify_locations(T + "/ca.crt")
+ctx.load_cert_chain(T + "/admin-ops.crt", T + "/admin-ops.key")
 def conn():
-    return socket.create_connection(("198.18.60.2", 7400), timeout=3)
+    s = socket.create_connection(("198.18.60.2", 7400), timeout=3)
+    return ctx.wrap_socket(s, server_hostname="198.18.60.2")
 def answer(s):
     d = s.recv(4096)
     return struct.unpack("=IHHIIi", d[:20]) if d else None
@@ -146,7 +197,7 @@ step
 ctl status --json >"$_tmp/before.json"
 { kill -9 "$MGR_PID" && wait "$MGR_PID"; } 2>/dev/null
 sleep 1
-bg ip netns exec $MGR "$MANAGER" --listen $MGR_ADDR --db "$_tmp/manager.db"
+bg ip netns exec $MGR "$MANAGER" --listen $MGR_ADDR --db "$_tmp/manager.db" "${MGR_TLS[@]}"
 MGR_PID=$LAST_PID
 relays_up || fail "relays did not come back to the restarted manager"
 ctl status --json >"$_tmp/after.json"

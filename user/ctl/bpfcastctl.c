@@ -123,12 +123,18 @@ static int connect_agent(void)
 	return 0;
 }
 
+/* TLS 1.3 clients learn that their certificate was refused only at the next read or write. */
+static const char *tls_hint(void)
+{
+	return msg_tls_of(sock) ? " (does it accept our certificate?)" : "";
+}
+
 static int send_msg(struct nlmsghdr *nlh)
 {
 	int err = msg_send(sock, nlh, nlh->nlmsg_len, 10000);
 
-	return err ? fail("cannot send to the %s: %s", manager_addr ? "manager" : "agent",
-			  strerror(-err)) : 0;
+	return err ? fail("cannot send to the %s: %s%s", manager_addr ? "manager" : "agent",
+			  strerror(-err), tls_hint()) : 0;
 }
 
 /* The next whole message from the agent or manager. */
@@ -156,7 +162,8 @@ static int recv_msg(struct nlmsghdr **out)
 			continue;
 		}
 		if (n <= 0)
-			return fail("the %s closed the connection", manager_addr ? "manager" : "agent");
+			return fail("the %s closed the connection%s", manager_addr ? "manager" : "agent",
+				    tls_hint());
 	}
 }
 

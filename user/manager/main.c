@@ -63,6 +63,7 @@ struct m_sub {
 struct conn {
 	int fd;				/* -1: free */
 	bool tls_done;			/* handshake complete (or plain TCP) */
+	bool closing;			/* refused: our answer is out, input is discarded */
 	char cert_role[16];		/* the certificate's OU: agent or admin */
 	char cert_cn[64];		/* its CN: an agent's relay id */
 	int role;			/* 0 until HELLO */
@@ -1304,6 +1305,7 @@ static void handle_admin(int ci, const struct nlmsghdr *nlh)
 }
 
 static void conn_read(int ci);
+static void conn_refuse(int ci);
 
 /* TLS first: nothing the peer sends is parsed before its certificate checks out. */
 static bool conn_handshake(int ci)
@@ -1341,12 +1343,47 @@ static void conn_input(int ci)
 	while (c->fd >= 0 && msg_pending(c->fd));
 }
 
+/*
+ * After a refusal: our answer is sent; stop sending and discard input until
+ * the peer closes (or tick gives up). Closing with unread input would reset
+ * the connection and could destroy the answer before the peer reads it.
+ */
+static void conn_refuse(int ci)
+{
+	struct conn *c = &conns[ci];
+	SSL *ssl = msg_tls_of(c->fd);
+
+	if (c->fd < 0)
+		return;
+	if (ssl)
+		SSL_shutdown(ssl);
+	shutdown(c->fd, SHUT_WR);
+	c->closing = true;
+	c->last_rx_ms = now_ms();
+}
+
+static void conn_discard(int ci)
+{
+	struct conn *c = &conns[ci];
+	int n;
+
+	c->rx.len = c->rx.off = 0;
+	n = msg_rx_fill(&c->rx, c->fd);
+	c->rx.len = 0;
+	if (n == 0 || (n < 0 && n != -EAGAIN))
+		conn_close(ci);
+}
+
 static void conn_read(int ci)
 {
 	struct conn *c = &conns[ci];
 	const struct nlmsghdr *nlh;
 	int n, err;
 
+	if (c->closing) {
+		conn_discard(ci);
+		return;
+	}
 	n = msg_rx_fill(&c->rx, c->fd);
 	if (n == 0 || (n < 0 && n != -EAGAIN)) {
 		conn_close(ci);
@@ -1361,11 +1398,13 @@ static void conn_read(int ci)
 			if (nlh->nlmsg_type != BPFC_MSG_HELLO ||
 			    bpfc_msg_parse(nlh, bpfc_msg_policy, BPFC_A_MAX, tb, &perr)) {
 				reply(ci, nlh, -EPROTO, "HELLO must come first");
-				conn_close(ci);
+				conn_refuse(ci);
 				return;
 			}
-			if (handle_hello(ci, nlh, tb))
-				conn_close(ci);
+			if (handle_hello(ci, nlh, tb)) {
+				conn_refuse(ci);
+				return;
+			}
 			continue;
 		}
 		if (c->role == BPFC_ROLE_AGENT)
@@ -1469,9 +1508,9 @@ static void tick(void)
 	int i;
 
 	for (i = 0; i < MAX_CONNS; i++) {
-		if (conns[i].fd >= 0 && !conns[i].role &&
+		if (conns[i].fd >= 0 && (!conns[i].role || conns[i].closing) &&
 		    now_ms() - conns[i].last_rx_ms > BPFC_DEAD_MS) {
-			conn_close(i);	/* no handshake or HELLO in time */
+			conn_close(i);	/* no handshake or HELLO in time, or a refused peer lingers */
 			continue;
 		}
 		if (conns[i].fd >= 0 && conns[i].role == BPFC_ROLE_AGENT &&
