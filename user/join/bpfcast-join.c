@@ -231,19 +231,24 @@ static int join(struct device *d)
 
 static int keepalive(struct device *d)
 {
+	struct sockaddr_storage to = d->keepalive_to;
 	struct bpfc_device_msg ans;
 	int err;
 
-	if (send_msg(d, BPFC_MSG_KEEPALIVE, true, &d->keepalive_to, d->relay_len))
+	if (send_msg(d, BPFC_MSG_KEEPALIVE, true, &to, d->relay_len))
 		return -errno;
 	err = await_answer(d, d->seq, &ans, ANSWER_TIMEOUT_MS);
 	if (err)
 		return err == -ETIMEDOUT ? 0 : err;	/* lost: the next one may pass */
-	if (ans.type == NLMSG_ERROR && ans.error) {
-		say(d, "keepalive refused (%s); joining again\n", ans.text);
-		return join(d);
+	if (ans.type != NLMSG_ERROR || !ans.error)
+		return 0;
+	/* Refused by a relay we were moved away from: the next one goes to the new one. */
+	if (!same_host(&to, &d->keepalive_to)) {
+		say(d, "the old relay refused a keepalive; the media moved on\n");
+		return 0;
 	}
-	return 0;
+	say(d, "keepalive refused (%s); joining again\n", ans.text);
+	return join(d);
 }
 
 static int open_socket(const char *listen_ep, const struct bpfc_endpoint *relay,

@@ -57,6 +57,7 @@ struct m_sub {
 	int relay;
 	bool is_static;
 	__u64 consent_until_ms;		/* the device's consent, as its relay last said; 0: none */
+	__u64 token_until_ms;		/* made by a token: dropped if never joined by then */
 	__u8 nonce[BPFC_NONCE_LEN];	/* handed to the relay the device moves to */
 };
 
@@ -324,8 +325,10 @@ static void consent_learn(int sub, const struct bpfc_sub_spec *seen)
 	if (!seen->has_consent || !seen->consent_ms || until <= subs[sub].consent_until_ms)
 		return;
 	subs[sub].consent_until_ms = until;
+	subs[sub].token_until_ms = 0;
 	memcpy(subs[sub].nonce, seen->nonce, sizeof(subs[sub].nonce));
 }
+
 
 static void conn_close(int c);
 
@@ -589,6 +592,25 @@ static void handle_consent(int ci, const struct nlattr **tb)
 		send_sub(subs[i].relay, &spec, true);
 		send_sub(r, &spec, false);
 		ops_kick();
+	}
+}
+
+/* Placed for a token that was never used: free the place. */
+static void drop_unjoined(void)
+{
+	struct bpfc_sub_spec spec;
+	int i, s;
+
+	for (i = 0; i < MAX_SUBS; i++) {
+		if (!subs[i].used || !subs[i].token_until_ms || subs[i].token_until_ms > now_ms())
+			continue;
+		s = subs[i].stream;
+		device_spec(i, &spec);
+		send_sub(subs[i].relay, &spec, false);
+		forget_device(s, i);
+		pr_info("stream %s: a device never joined before its token expired; dropped\n",
+			streams[s].rec.spec.name);
+		try_release(s);
 	}
 }
 
@@ -1046,22 +1068,21 @@ static int admin_sub_add(const struct nlattr **tb, const char **err)
 	return ret;
 }
 
-/* The token for a device, and the relay it should JOIN: the one the policy would pick. */
+/*
+ * The token for a device, and the relay it should JOIN. The device is placed
+ * by the policy now, as pending: it receives nothing until it joins there.
+ */
 static int admin_token(int ci, const struct nlmsghdr *req, const struct nlattr **tb,
 		       const char **err)
 {
-	static struct pol_action acts[POL_MAX_ACTIONS];
 	static char why[160];
 	__u32 ttl = tb[BPFC_A_TTL] ? mnl_attr_get_u32(tb[BPFC_A_TTL]) : BPFC_TOKEN_TTL_S;
 	char buf[512], text[BPFC_TOKEN_STRLEN];
 	__u8 token[BPFC_TOKEN_LEN];
 	struct bpfc_sub_spec spec;
-	struct pol_stream trial;
-	struct pol_fleet fleet;
 	struct nlmsghdr *nlh;
 	struct timespec now;
-	int s, relay, n_acts = 0, i;
-	bool over;
+	int s, relay, i;
 
 	if (!has_join_key) {
 		*err = "the manager has no token key: start it with --join-key FILE";
@@ -1081,18 +1102,24 @@ static int admin_token(int ci, const struct nlmsghdr *req, const struct nlattr *
 	*err = bpfc_subscriber_refused(&deny, &spec.ep, why, sizeof(why));
 	if (*err)
 		return -EINVAL;
+	/* The device is authorised and placed now (pending), so its relay carries the stream. */
 	i = sub_find(s, &spec.ep);
-	if (i >= 0) {
-		relay = subs[i].relay;
-	} else {
-		fleet_build(&fleet);
-		trial = streams[s].pol;		/* a dry run: nothing is applied */
-		relay = pol_place_device(&fleet, &trial, 0, now_s(), acts, &n_acts, &over);
+	if (i < 0) {
+		i = free_sub_slot();
+		if (i < 0) {
+			*err = "subscription table full";
+			return -ENOSPC;
+		}
+		memset(&subs[i], 0, sizeof(subs[i]));
+		subs[i].stream = s;
+		subs[i].ep = spec.ep;
+		subs[i].token_until_ms = now_ms() + (__u64)ttl * 1000;
+		if (place_device(s, i, -1, err)) {
+			subs[i].used = false;
+			return -ENOSPC;
+		}
 	}
-	if (relay == POL_NONE) {
-		*err = "no relay carries this stream";
-		return -ENXIO;
-	}
+	relay = subs[i].relay;
 	clock_gettime(CLOCK_REALTIME, &now);
 	bpfc_token_sign(&join_key, spec.stream, &spec.ep, now.tv_sec + ttl, token);
 	bpfc_token_format(spec.stream, token, text);
@@ -1520,6 +1547,7 @@ static void tick(void)
 			conn_close(i);
 		}
 	}
+	drop_unjoined();
 	ops_kick();
 	for (i = 0; i < MAX_STREAMS; i++)
 		if (streams[i].used && ops_head == ops_tail)
