@@ -82,6 +82,26 @@ before=$(C status --json)
 expect_error "CLI refuses 0.0.0.0, naming the rule" "deny rule 0.0.0.0/8 (this network)" C sub add s 0.0.0.0:6000
 expect_error "CLI refuses ::, naming the rule" "deny rule ::/128 (unspecified)" C sub add s "[::]:6000"
 expect_error "mapped IPv4 is refused" "deny rule ::ffff:0.0.0.0/96" C sub add s "[::ffff:198.18.21.2]:6000"
+# Every default-denied range, by the CLI and by the agent's config (the manager: e2e/offload).
+DENIED=("0.0.0.1 0.0.0.0/8" "127.0.0.1 127.0.0.0/8" "169.254.1.1 169.254.0.0/16"
+	"224.0.0.1 224.0.0.0/4" "255.255.255.255 255.255.255.255/32" "[::] ::/128"
+	"[::1] ::1/128" "[::ffff:198.18.21.2] ::ffff:0.0.0.0/96" "[fe80::1] fe80::/10"
+	"[ff02::1] ff00::/8")
+cli_ok=0 cfg_ok=0
+for d in "${DENIED[@]}"; do
+	set -- $d
+	! out=$(C sub add s "$1:6000" 2>&1) && echo "$out" | grep -q "deny rule $2" &&
+		cli_ok=$((cli_ok + 1))
+	printf 'interface %s\nstream s2 ingest 198.18.20.1:5010\nsubscriber s2 %s:6000 static\n' \
+		$P-a "$1" >"$_tmp/deny.conf"
+	! out=$(nsenter --net=/run/netns/$NS "$AGENT" -c "$_tmp/deny.conf" --pin-dir $PIN2 \
+		--socket "$_tmp/deny.sock" 2>&1) &&
+		echo "$out" | grep -q "line 3: .*deny rule $2" && cfg_ok=$((cfg_ok + 1))
+done
+[ $cli_ok = ${#DENIED[@]} ] && ok "the CLI refuses all ${#DENIED[@]} default-denied ranges, naming each rule" ||
+	fail "CLI refused $cli_ok of ${#DENIED[@]}"
+[ $cfg_ok = ${#DENIED[@]} ] && ok "a config refuses all ${#DENIED[@]} default-denied ranges, naming the line and rule" ||
+	fail "config refused $cfg_ok of ${#DENIED[@]}"
 expect_error "the relay's own address is refused" "own address" C sub add s 198.18.21.1:6000
 expect_error "a --deny prefix of the agent is enforced" "deny rule 198.18.99.0/24 (--deny)" \
 	C sub add s 198.18.99.7:6000

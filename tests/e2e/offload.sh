@@ -153,6 +153,33 @@ a = answer(s); assert a and a[5] < 0, a
 s = conn(); s.sendall(struct.pack("=IHHII", 1 << 20, 0x18, 1, 9, 0))
 assert s.recv(100) == b""
 EOF
+# The manager's own destination policy, past the CLI: raw SUB_ADDs for every denied range.
+T=$T ip netns exec $MGR python3 - <<'EOF' && ok "the manager refuses all default-denied ranges, naming each rule" || fail "manager deny-list"
+import ipaddress, os, socket, ssl, struct
+T = os.environ["T"]
+ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+ctx.load_verify_locations(T + "/ca.crt")
+ctx.load_cert_chain(T + "/admin-ops.crt", T + "/admin-ops.key")
+s = ctx.wrap_socket(socket.create_connection(("198.18.60.2", 7400), timeout=3),
+                    server_hostname="198.18.60.2")
+def attr(t, v):
+    a = struct.pack("=HH", 4 + len(v), t) + v
+    return a + b"\0" * (-len(a) % 4)
+def ask(mtype, body, seq):
+    s.sendall(struct.pack("=IHHII", 16 + len(body), mtype, 5, seq, 0) + body)
+    d = s.recv(65536)
+    return struct.unpack("=i", d[16:20])[0], d
+err, _ = ask(24, attr(9, struct.pack("=I", 1)) + attr(10, b"\2"), 1)   # HELLO admin
+assert err == 0, err
+denied = {"0.0.0.1": "0.0.0.0/8", "127.0.0.1": "127.0.0.0/8", "169.254.1.1": "169.254.0.0/16",
+          "224.0.0.1": "224.0.0.0/4", "255.255.255.255": "255.255.255.255/32", "::": "::/128",
+          "::1": "::1/128", "::ffff:198.18.60.101": "::ffff:0.0.0.0/96", "fe80::1": "fe80::/10",
+          "ff02::1": "ff00::/8"}
+for i, (a, rule) in enumerate(denied.items()):
+    ep = attr(1, ipaddress.ip_address(a).packed) + attr(2, struct.pack("=H", 6000))
+    err, d = ask(18, attr(1, b"news\0") + attr(5, ep), 10 + i)     # SUB_ADD
+    assert err < 0 and ("deny rule " + rule).encode() in d, (a, err, d)
+EOF
 ctl relays | grep -q "^ra .*yes" && ok "the manager still serves, ra still connected" ||
 	fail "manager after bad peers"
 
