@@ -168,19 +168,19 @@ demo: deps
 demo-run: all $(HELPERS)
 	$(Q)tools/demo $(OUTPUT)
 
-# libFuzzer targets: the protocol decoder and the config parser.
+# libFuzzer targets: the protocol decoder, the JOIN-port parser and the config parser.
 FUZZ_CC      ?= clang
 FUZZ_FLAGS   := -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined
 FUZZ_SECONDS ?= 60
 FUZZ_LIB_SRCS := user/lib/tlv.c user/lib/addr.c user/lib/spec.c user/lib/config.c \
-		 user/lib/denylist.c
-FUZZERS      := $(OUTPUT)/fuzz/fuzz_tlv $(OUTPUT)/fuzz/fuzz_config
+		 user/lib/denylist.c user/lib/consent.c
+FUZZERS      := $(OUTPUT)/fuzz/fuzz_tlv $(OUTPUT)/fuzz/fuzz_config $(OUTPUT)/fuzz/fuzz_join
 
 $(OUTPUT)/fuzz/%: tests/fuzz/%.c $(FUZZ_LIB_SRCS) $(USER_HDRS)
 	$(call msg,FUZZ,$@)
 	$(Q)mkdir -p $(@D)
 	$(Q)$(FUZZ_CC) $(FUZZ_FLAGS) -std=gnu11 -D_GNU_SOURCE $(INCLUDES) $(PKG_CFLAGS) $< \
-		$(FUZZ_LIB_SRCS) $(shell pkg-config --libs libmnl) -o $@
+		$(FUZZ_LIB_SRCS) $(shell pkg-config --libs libmnl libcrypto) -o $@
 
 fuzz: deps
 	$(Q)$(MAKE) --no-print-directory $(FUZZERS)
