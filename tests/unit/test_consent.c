@@ -170,6 +170,21 @@ static void wrong_lengths(void **state)
 	assert_int_not_equal(bpfc_device_msg_parse(buf, nlh->nlmsg_len, &out, &err), 0);
 }
 
+/* Values docs/protocol.md and the raw-socket tests rely on. */
+static void wire_values(void **state)
+{
+	assert_int_equal(BPFC_MSG_JOIN, 33);
+	assert_int_equal(BPFC_MSG_CHALLENGE, 34);
+	assert_int_equal(BPFC_MSG_KEEPALIVE, 35);
+	assert_int_equal(BPFC_MSG_LEAVE, 36);
+	assert_int_equal(BPFC_MSG_TOKEN_GET, 37);
+	assert_int_equal(BPFC_MSG_TOKEN, 38);
+	assert_int_equal(BPFC_MSG_CONSENT, 39);
+	assert_int_equal(BPFC_A_TOKEN, 26);
+	assert_int_equal(BPFC_A_NONCE, 27);
+	assert_int_equal(BPFC_A_PAD, 36);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -179,6 +194,7 @@ int main(void)
 		cmocka_unit_test(nonces_bind_sender_and_window),
 		cmocka_unit_test(device_messages),
 		cmocka_unit_test(wrong_lengths),
+		cmocka_unit_test(wire_values),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
