@@ -18,7 +18,7 @@ endif
 CFLAGS    ?= -g -O2
 CFLAGS    += $(WARNINGS) -std=gnu11 -D_GNU_SOURCE
 INCLUDES  := -Iinclude -Iuser/lib -Iuser/manager -I$(OUTPUT)
-PKGS      := libbpf libmnl json-c sqlite3 libssl libcrypto
+PKGS      := libbpf libmnl json-c sqlite3 libssl libcrypto libmicrohttpd libsystemd
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS  := $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lelf -lz
 
@@ -98,6 +98,8 @@ $(OUTPUT)/libbpfcast.a: $(LIB_OBJS)
 $(OUTPUT)/manager/%.o: user/manager/%.c $(USER_HDRS) | $(OUTPUT)/manager
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(CFLAGS) $(INCLUDES) $(PKG_CFLAGS) -c $< -o $@
+
+$(OUTPUT)/manager/dashboard.o: user/manager/dashboard.html
 
 $(OUTPUT)/libmanager.a: $(MGR_OBJS)
 	$(call msg,AR,$@)

@@ -48,6 +48,7 @@ enum bpfc_msg_type {
 	BPFC_MSG_TOKEN,				/* A_TOKEN_TEXT A_EXPIRES [A_RELAY A_JOIN] */
 	/* agent -> manager */
 	BPFC_MSG_CONSENT,			/* A_STREAM_NAME A_SUB A_CONSENT_MS A_NONCE; 0 ms: gone */
+	BPFC_MSG_EVENT,				/* status: A_TIME_MS [A_STREAM_NAME] A_TEXT, newest last */
 	__BPFC_MSG_MAX,
 };
 
@@ -89,6 +90,9 @@ enum bpfc_attr {
 	BPFC_A_CONSENT,		/* nested bpfc_consent_attr: status of a subscriber / stream */
 	BPFC_A_QUOTA,		/* nested bpfc_quota_attr: a stream's limits */
 	BPFC_A_PAD,		/* binary, ignored: brings a JOIN to BPFC_JOIN_MIN_LEN */
+	BPFC_A_TIME_MS,		/* u64: Unix time, ms */
+	BPFC_A_TEXT,		/* string: what happened */
+	BPFC_A_RATE_MBPS,	/* u32: a relay's or stream's bitrate, Mbps (rounded) */
 	__BPFC_A_MAX,
 };
 #define BPFC_A_MAX (__BPFC_A_MAX - 1)

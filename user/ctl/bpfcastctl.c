@@ -15,6 +15,7 @@
 #include "addr.h"
 #include "consent.h"
 #include "denylist.h"
+#include "fleet_json.h"
 #include "log.h"
 #include "msgio.h"
 #include "policy.h"
@@ -788,108 +789,32 @@ static int cmd_thresholds(int argc, char **argv)
 	return transact(nlh, "cannot set the thresholds");
 }
 
-static __u32 u32_of(const struct nlattr *a)
-{
-	return a ? mnl_attr_get_u32(a) : 0;
-}
-
-/* The manager's status dump as the documented JSON. */
+/* The manager's status dump as the documented JSON (user/lib/fleet_json.c). */
 static int fetch_fleet(json_object **out, bool relays_only)
 {
-	json_object *root = json_object_new_object(), *relays = json_object_new_array();
-	json_object *streams = json_object_new_array();
+	json_object *root = bpfc_fleet_json_new();
 	struct nlmsghdr *req, *ans;
 	char rbuf[128];
 
-	json_object_object_add(root, "relays", relays);
-	json_object_object_add(root, "streams", streams);
 	req = request(rbuf, relays_only ? BPFC_MSG_RELAYS_GET : BPFC_MSG_STATUS_GET, NLM_F_DUMP);
 	if (connect_agent() || send_msg(req))
 		goto err;
 	for (;;) {
-		const struct nlattr *tb[BPFC_A_MAX + 1], *th[BPFC_TH_MAX + 1];
 		const char *err = NULL;
-		json_object *o, *parent, *list;
-		int rc;
-		struct bpfc_stream_spec ss;
-		struct bpfc_sub_spec us;
-		char ep[BPFC_ENDPOINT_STRLEN];
 
-		rc = dump_next(&ans, tb);
-		if (rc < 0)
+		if (recv_msg(&ans))
 			goto err;
-		if (rc == 0)
+		if (ans->nlmsg_type == NLMSG_DONE)
 			break;
-		switch (ans->nlmsg_type) {
-		case BPFC_MSG_RELAY_INFO:
-			o = json_object_new_object();
-			json_object_object_add(o, "id", json_object_new_string(
-				tb[BPFC_A_RELAY_ID] ? mnl_attr_get_str(tb[BPFC_A_RELAY_ID]) : ""));
-			json_object_object_add(o, "connected", json_object_new_boolean(
-				tb[BPFC_A_CONNECTED] && mnl_attr_get_u8(tb[BPFC_A_CONNECTED])));
-			json_object_object_add(o, "streams",
-					       json_object_new_int64(u32_of(tb[BPFC_A_COUNT_STREAMS])));
-			json_object_object_add(o, "subscribers",
-					       json_object_new_int64(u32_of(tb[BPFC_A_COUNT_SUBS])));
-			json_object_array_add(relays, o);
-			break;
-		case BPFC_MSG_STREAM:
-			if (bpfc_get_stream_spec(tb, &ss, &err)) {
-				fail("malformed stream in status: %s", err);
-				goto err;
-			}
-			o = json_object_new_object();
-			json_object_object_add(o, "name", json_object_new_string(ss.name));
-			json_object_object_add(o, "ingest", json_object_new_string(
-				bpfc_endpoint_str(&ss.ingest, ep, sizeof(ep))));
-			json_object_object_add(o, "origin", json_object_new_string(
-				tb[BPFC_A_ORIGIN] ? mnl_attr_get_str(tb[BPFC_A_ORIGIN]) : ""));
-			list = json_object_new_object();
-			if (tb[BPFC_A_THRESHOLDS] &&
-			    !bpfc_nest_parse(tb[BPFC_A_THRESHOLDS], bpfc_th_policy, BPFC_TH_MAX, th,
-					     &err)) {
-				json_object_object_add(list, "offload_above", json_object_new_int64(
-					u32_of(th[BPFC_TH_OFFLOAD_ABOVE])));
-				json_object_object_add(list, "offload_above_mbps", json_object_new_int64(
-					u32_of(th[BPFC_TH_OFFLOAD_ABOVE_MBPS])));
-				json_object_object_add(list, "cease_below", json_object_new_int64(
-					u32_of(th[BPFC_TH_CEASE_BELOW])));
-				json_object_object_add(list, "hold", json_object_new_int64(
-					u32_of(th[BPFC_TH_HOLD])));
-			}
-			json_object_object_add(o, "thresholds", list);
-			json_object_object_add(o, "peers", json_object_new_array());
-			json_object_object_add(o, "subscribers", json_object_new_array());
-			json_object_array_add(streams, o);
-			break;
-		case BPFC_MSG_PEER:
-		case BPFC_MSG_SUB:
-			parent = find_stream(streams, tb[BPFC_A_STREAM_NAME] ?
-					     mnl_attr_get_str(tb[BPFC_A_STREAM_NAME]) : "");
-			if (!parent)
-				break;
-			o = json_object_new_object();
-			if (ans->nlmsg_type == BPFC_MSG_PEER) {
-				json_object_object_get_ex(parent, "peers", &list);
-				json_object_object_add(o, "from", json_object_new_string(
-					tb[BPFC_A_FROM] ? mnl_attr_get_str(tb[BPFC_A_FROM]) : ""));
-				json_object_object_add(o, "to", json_object_new_string(
-					tb[BPFC_A_TO] ? mnl_attr_get_str(tb[BPFC_A_TO]) : ""));
-			} else {
-				if (bpfc_get_sub_spec(tb, &us, &err)) {
-					json_object_put(o);
-					break;
-				}
-				json_object_object_get_ex(parent, "subscribers", &list);
-				json_object_object_add(o, "addr", json_object_new_string(
-					bpfc_endpoint_str(&us.ep, ep, sizeof(ep))));
-				json_object_object_add(o, "relay", json_object_new_string(
-					tb[BPFC_A_RELAY] ? mnl_attr_get_str(tb[BPFC_A_RELAY]) : ""));
-			}
-			json_object_array_add(list, o);
-			break;
-		default:
-			break;
+		if (ans->nlmsg_type == NLMSG_ERROR) {
+			int e = bpfc_get_ack(ans, &err);
+
+			fail("status: %s", err ? err : strerror(-e));
+			goto err;
+		}
+		if (bpfc_fleet_json_add(root, ans, &err)) {
+			fail("malformed status from the manager: %s", err);
+			goto err;
 		}
 	}
 	*out = root;

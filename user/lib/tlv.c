@@ -41,6 +41,9 @@ const struct bpfc_policy bpfc_msg_policy[BPFC_A_MAX + 1] = {
 	[BPFC_A_CONSENT] = { MNL_TYPE_NESTED },
 	[BPFC_A_QUOTA] = { MNL_TYPE_NESTED },
 	[BPFC_A_PAD] = { MNL_TYPE_BINARY },
+	[BPFC_A_TIME_MS] = { MNL_TYPE_U64 },
+	[BPFC_A_TEXT] = { MNL_TYPE_NUL_STRING, 256 },
+	[BPFC_A_RATE_MBPS] = { MNL_TYPE_U32 },
 };
 
 const struct bpfc_policy bpfc_consent_policy[BPFC_CONSENT_MAX + 1] = {

@@ -6,6 +6,7 @@
  * (re)connect an agent reports what its maps hold and gets only the difference.
  */
 #include <errno.h>
+#include <stdarg.h>
 #include <getopt.h>
 #include <signal.h>
 #include <stdio.h>
@@ -18,9 +19,12 @@
 #include <sys/epoll.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
+#include <systemd/sd-daemon.h>
 #include "addr.h"
 #include "consent.h"
 #include "denylist.h"
+#include "fleet_json.h"
+#include "http.h"
 #include "log.h"
 #include "msgio.h"
 #include "policy.h"
@@ -48,6 +52,18 @@ struct m_stream {
 	bool used;
 	struct store_stream rec;
 	struct pol_stream pol;
+	__u32 bitrate_mbps;		/* at the origin, from its reports */
+	__u64 rx_bps;			/* the same, bits/s */
+	__u64 tx_bps[POL_MAX_RELAYS];	/* egress per relay, from reports */
+	__u64 offloads, releases;	/* since the manager started */
+};
+
+/* Recent decisions and happenings, for status, the dashboard and metrics. */
+#define MAX_EVENTS 64
+struct m_event {
+	__u64 time_ms;			/* Unix time */
+	char stream[BPFC_STREAM_NAME_LEN];
+	char text[160];
 };
 
 struct m_sub {
@@ -92,6 +108,9 @@ static struct m_relay relays[POL_MAX_RELAYS];
 static struct m_stream streams[MAX_STREAMS];
 static struct m_sub subs[MAX_SUBS];
 static struct conn conns[MAX_CONNS];
+static struct m_event events[MAX_EVENTS];
+static unsigned int n_events;		/* ever recorded; the ring holds the last MAX_EVENTS */
+static __u64 n_instructions;
 static struct op *ops;
 static size_t ops_head, ops_tail, ops_cap;
 static __u32 next_seq = 1;
@@ -114,6 +133,23 @@ static __u64 now_ms(void)
 static __u64 now_s(void)
 {
 	return now_ms() / 1000;
+}
+
+static void event(const char *stream, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static void event(const char *stream, const char *fmt, ...)
+{
+	struct m_event *e = &events[n_events++ % MAX_EVENTS];
+	struct timespec ts;
+	va_list ap;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	e->time_ms = ts.tv_sec * 1000ULL + ts.tv_nsec / 1000000;
+	snprintf(e->stream, sizeof(e->stream), "%s", stream ? stream : "");
+	va_start(ap, fmt);
+	vsnprintf(e->text, sizeof(e->text), fmt, ap);
+	va_end(ap);
+	pr_info("%s%s%s\n", e->stream, *e->stream ? ": " : "", e->text);
 }
 
 /* ---- lookups ------------------------------------------------------------ */
@@ -353,6 +389,7 @@ static void ops_kick(void)
 			return;
 		}
 		err = msg_send(conns[relays[op->relay].conn].fd, op->msg, op->len, 2000);
+		n_instructions++;
 		if (err) {
 			conn_close(relays[op->relay].conn);
 			continue;
@@ -395,8 +432,12 @@ static void apply_actions(int s, const struct pol_action *acts, int n, const int
 		case POL_STREAM_AT:
 			if (stream_spec_at(s, a->relay, &spec))
 				send_stream_add(a->relay, &spec);
-			pr_info("stream %s: offload to relay %s\n", streams[s].rec.spec.name,
-				relays[a->relay].id);
+			if (a->relay != streams[s].pol.origin) {
+				streams[s].offloads++;
+				event(streams[s].rec.spec.name, "offload to relay %s (fed by %s)",
+				      relays[a->relay].id,
+				      relays[streams[s].pol.feeder[a->relay]].id);
+			}
 			break;
 		case POL_PEER_ADD:
 			memset(&peer, 0, sizeof(peer));
@@ -420,8 +461,9 @@ static void apply_actions(int s, const struct pol_action *acts, int n, const int
 			if (peer_sub_spec(s, a->peer, &sub))
 				send_sub(a->relay, &sub, false);
 			sops->del_peer(store, streams[s].rec.spec.name, relays[a->peer].id);
-			pr_info("stream %s: released relay %s\n", streams[s].rec.spec.name,
-				relays[a->peer].id);
+			streams[s].releases++;
+			event(streams[s].rec.spec.name, "released relay %s; its devices moved to %s",
+			      relays[a->peer].id, relays[a->relay].id);
 			break;
 		case POL_STREAM_DROP:
 			send_stream_del(a->relay, streams[s].rec.spec.name);
@@ -552,6 +594,12 @@ static int adopt_joined(int r, const struct bpfc_sub_spec *joined)
 		subs[i].used = false;
 		return -EINVAL;
 	}
+	{
+		char ep[BPFC_ENDPOINT_STRLEN];
+
+		event(joined->stream, "device %s joined at relay %s",
+		      bpfc_endpoint_str(&joined->ep, ep, sizeof(ep)), relays[r].id);
+	}
 	return 0;
 }
 
@@ -576,6 +624,10 @@ static void handle_consent(int ci, const struct nlattr **tb)
 	if (spec.consent_ms == 0) {
 		/* Gone at the relay serving it; elsewhere it is a stale word. */
 		if (i >= 0 && subs[i].relay == r && !subs[i].is_static) {
+			char ep[BPFC_ENDPOINT_STRLEN];
+
+			event(spec.stream, "device %s left or went silent at relay %s",
+			      bpfc_endpoint_str(&spec.ep, ep, sizeof(ep)), relays[r].id);
 			forget_device(s, i);
 			try_release(s);
 		}
@@ -608,8 +660,8 @@ static void drop_unjoined(void)
 		device_spec(i, &spec);
 		send_sub(subs[i].relay, &spec, false);
 		forget_device(s, i);
-		pr_info("stream %s: a device never joined before its token expired; dropped\n",
-			streams[s].rec.spec.name);
+		event(streams[s].rec.spec.name, "a device never joined before its token expired; "
+		      "dropped");
 		try_release(s);
 	}
 }
@@ -748,8 +800,8 @@ static void conn_close(int ci)
 	if (ci < 0 || c->fd < 0)
 		return;
 	if (c->role == BPFC_ROLE_AGENT && c->relay >= 0) {
-		pr_info("relay %s disconnected; it keeps forwarding on its last state\n",
-			relays[c->relay].id);
+		event(NULL, "relay %s disconnected; it keeps forwarding on its last state",
+		      relays[c->relay].id);
 		relays[c->relay].conn = -1;
 		relays[c->relay].synced = false;
 	}
@@ -818,7 +870,7 @@ static int handle_hello(int ci, const struct nlmsghdr *nlh, const struct nlattr 
 	relays[r].conn = ci;
 	relays[r].synced = false;
 	c->relay = r;
-	pr_info("relay %s connected\n", id);
+	event(NULL, "relay %s connected", id);
 	reply(ci, nlh, 0, NULL);
 	return 0;
 }
@@ -865,9 +917,19 @@ static void handle_report(int ci, const struct nlattr **tb)
 
 	if (s < 0 || !tb[BPFC_A_STATS])
 		return;
-	mnl_attr_for_each_nested(a, tb[BPFC_A_STATS])
-		if (mnl_attr_get_type(a) == BPFC_STAT_TX_BPS && mnl_attr_get_payload_len(a) == 8)
+	mnl_attr_for_each_nested(a, tb[BPFC_A_STATS]) {
+		if (mnl_attr_get_payload_len(a) != 8)
+			continue;
+		if (mnl_attr_get_type(a) == BPFC_STAT_TX_BPS) {
+			streams[s].tx_bps[conns[ci].relay] = mnl_attr_get_u64(a);
 			streams[s].pol.egress_mbps[conns[ci].relay] = mnl_attr_get_u64(a) / 1000000;
+		}
+		if (mnl_attr_get_type(a) == BPFC_STAT_RX_BPS &&
+		    conns[ci].relay == streams[s].pol.origin) {
+			streams[s].rx_bps = mnl_attr_get_u64(a);
+			streams[s].bitrate_mbps = (mnl_attr_get_u64(a) + 500000) / 1000000;
+		}
+	}
 }
 
 /* The agent's maps, message by message, until DONE. */
@@ -1210,15 +1272,27 @@ static int admin_thresholds(const struct nlattr **tb, const char **err)
 	return 0;
 }
 
-static void dump(int ci, const struct nlmsghdr *req, bool relays_only)
+/* Where a status dump goes: a connection, or the HTTP API's JSON builder. */
+typedef int (*dump_sink)(void *ctx, const struct nlmsghdr *nlh);
+
+static __u32 relay_egress_mbps(int r)
+{
+	__u32 sum = 0;
+	int s;
+
+	for (s = 0; s < MAX_STREAMS; s++)
+		if (streams[s].used && streams[s].pol.feeder[r] != POL_NONE)
+			sum += streams[s].pol.egress_mbps[r];
+	return sum;
+}
+
+static int dump_relays(dump_sink sink, void *ctx, __u32 seq)
 {
 	static char buf[BPFC_MSG_MAX];
 	struct nlmsghdr *nlh;
-	struct nlattr *nest;
-	int r, s, i, x, ret = 0;
+	int r, s, i, ret = 0;
 
-#define SEND() (ret = ret ? ret : msg_send(conns[ci].fd, nlh, nlh->nlmsg_len, 2000))
-	for (r = 0; r < POL_MAX_RELAYS; r++) {
+	for (r = 0; r < POL_MAX_RELAYS && !ret; r++) {
 		__u32 n_streams = 0, n_subs = 0;
 
 		if (!relays[r].used)
@@ -1227,61 +1301,117 @@ static void dump(int ci, const struct nlmsghdr *req, bool relays_only)
 			n_streams += streams[s].used && streams[s].pol.feeder[r] != POL_NONE;
 		for (i = 0; i < MAX_SUBS; i++)
 			n_subs += subs[i].used && subs[i].relay == r;
-		nlh = bpfc_msg_start(buf, BPFC_MSG_RELAY_INFO, NLM_F_MULTI, req->nlmsg_seq);
+		nlh = bpfc_msg_start(buf, BPFC_MSG_RELAY_INFO, NLM_F_MULTI, seq);
 		mnl_attr_put_strz(nlh, BPFC_A_RELAY_ID, relays[r].id);
 		mnl_attr_put_u8(nlh, BPFC_A_CONNECTED, relay_live(r));
 		mnl_attr_put_u32(nlh, BPFC_A_COUNT_STREAMS, n_streams);
 		mnl_attr_put_u32(nlh, BPFC_A_COUNT_SUBS, n_subs);
-		SEND();
+		mnl_attr_put_u32(nlh, BPFC_A_MAX_SUBS, relays[r].max_subs);
+		mnl_attr_put_u32(nlh, BPFC_A_RATE_MBPS, relay_egress_mbps(r));
+		ret = sink(ctx, nlh);
 	}
-	for (s = 0; !relays_only && s < MAX_STREAMS; s++) {
-		const struct m_stream *st = &streams[s];
+	return ret;
+}
 
-		if (!st->used)
+static int dump_sub(dump_sink sink, void *ctx, __u32 seq, int i)
+{
+	static char buf[BPFC_MSG_MAX];
+	struct bpfc_sub_spec spec;
+	struct nlmsghdr *nlh;
+	struct nlattr *nest;
+	bool fresh;
+
+	device_spec(i, &spec);
+	fresh = spec.has_consent;
+	spec.has_consent = false;	/* the nonce stays between manager and relays */
+	nlh = bpfc_msg_start(buf, BPFC_MSG_SUB, NLM_F_MULTI, seq);
+	bpfc_put_sub_spec(nlh, &spec);
+	mnl_attr_put_strz(nlh, BPFC_A_RELAY, relays[subs[i].relay].id);
+	nest = mnl_attr_nest_start(nlh, BPFC_A_CONSENT);
+	mnl_attr_put_u8(nlh, BPFC_CONSENT_STATE, spec.is_static ? BPFC_CS_STATIC :
+		       fresh ? BPFC_CS_FRESH : BPFC_CS_PENDING);
+	if (fresh)
+		mnl_attr_put_u32(nlh, BPFC_CONSENT_MS_LEFT, spec.consent_ms);
+	mnl_attr_nest_end(nlh, nest);
+	return sink(ctx, nlh);
+}
+
+static int dump_stream(dump_sink sink, void *ctx, __u32 seq, int s)
+{
+	static char buf[BPFC_MSG_MAX];
+	const struct m_stream *st = &streams[s];
+	struct nlmsghdr *nlh;
+	struct nlattr *nest;
+	int x, i, ret;
+
+	nlh = bpfc_msg_start(buf, BPFC_MSG_STREAM, NLM_F_MULTI, seq);
+	bpfc_put_stream_spec(nlh, &st->rec.spec);
+	mnl_attr_put_strz(nlh, BPFC_A_ORIGIN, relays[st->pol.origin].id);
+	mnl_attr_put_u32(nlh, BPFC_A_RATE_MBPS, st->bitrate_mbps);
+	nest = mnl_attr_nest_start(nlh, BPFC_A_THRESHOLDS);
+	mnl_attr_put_u32(nlh, BPFC_TH_OFFLOAD_ABOVE, st->pol.th.offload_above);
+	mnl_attr_put_u32(nlh, BPFC_TH_OFFLOAD_ABOVE_MBPS, st->pol.th.offload_above_mbps);
+	mnl_attr_put_u32(nlh, BPFC_TH_CEASE_BELOW, st->pol.th.cease_below);
+	mnl_attr_put_u32(nlh, BPFC_TH_HOLD, st->pol.th.hold_s);
+	mnl_attr_nest_end(nlh, nest);
+	ret = sink(ctx, nlh);
+	for (x = 0; x < POL_MAX_RELAYS && !ret; x++) {
+		if (x == st->pol.origin || st->pol.feeder[x] == POL_NONE)
 			continue;
-		nlh = bpfc_msg_start(buf, BPFC_MSG_STREAM, NLM_F_MULTI, req->nlmsg_seq);
-		bpfc_put_stream_spec(nlh, &st->rec.spec);
-		mnl_attr_put_strz(nlh, BPFC_A_ORIGIN, relays[st->pol.origin].id);
-		nest = mnl_attr_nest_start(nlh, BPFC_A_THRESHOLDS);
-		mnl_attr_put_u32(nlh, BPFC_TH_OFFLOAD_ABOVE, st->pol.th.offload_above);
-		mnl_attr_put_u32(nlh, BPFC_TH_OFFLOAD_ABOVE_MBPS, st->pol.th.offload_above_mbps);
-		mnl_attr_put_u32(nlh, BPFC_TH_CEASE_BELOW, st->pol.th.cease_below);
-		mnl_attr_put_u32(nlh, BPFC_TH_HOLD, st->pol.th.hold_s);
-		mnl_attr_nest_end(nlh, nest);
-		SEND();
-		for (x = 0; x < POL_MAX_RELAYS; x++) {
-			if (x == st->pol.origin || st->pol.feeder[x] == POL_NONE)
-				continue;
-			nlh = bpfc_msg_start(buf, BPFC_MSG_PEER, NLM_F_MULTI, req->nlmsg_seq);
-			mnl_attr_put_strz(nlh, BPFC_A_STREAM_NAME, st->rec.spec.name);
-			mnl_attr_put_strz(nlh, BPFC_A_FROM, relays[st->pol.feeder[x]].id);
-			mnl_attr_put_strz(nlh, BPFC_A_TO, relays[x].id);
-			SEND();
-		}
-		for (i = 0; i < MAX_SUBS; i++) {
-			struct bpfc_sub_spec spec;
-			bool nest_consent;
-
-			if (!subs[i].used || subs[i].stream != s)
-				continue;
-			device_spec(i, &spec);
-			nest_consent = spec.has_consent;
-			spec.has_consent = false;	/* the nonce stays between manager and relays */
-			nlh = bpfc_msg_start(buf, BPFC_MSG_SUB, NLM_F_MULTI, req->nlmsg_seq);
-			bpfc_put_sub_spec(nlh, &spec);
-			mnl_attr_put_strz(nlh, BPFC_A_RELAY, relays[subs[i].relay].id);
-			nest = mnl_attr_nest_start(nlh, BPFC_A_CONSENT);
-			mnl_attr_put_u8(nlh, BPFC_CONSENT_STATE, spec.is_static ? BPFC_CS_STATIC :
-				       nest_consent ? BPFC_CS_FRESH : BPFC_CS_PENDING);
-			if (nest_consent)
-				mnl_attr_put_u32(nlh, BPFC_CONSENT_MS_LEFT, spec.consent_ms);
-			mnl_attr_nest_end(nlh, nest);
-			SEND();
-		}
+		nlh = bpfc_msg_start(buf, BPFC_MSG_PEER, NLM_F_MULTI, seq);
+		mnl_attr_put_strz(nlh, BPFC_A_STREAM_NAME, st->rec.spec.name);
+		mnl_attr_put_strz(nlh, BPFC_A_FROM, relays[st->pol.feeder[x]].id);
+		mnl_attr_put_strz(nlh, BPFC_A_TO, relays[x].id);
+		ret = sink(ctx, nlh);
 	}
-	nlh = bpfc_put_done(buf, req->nlmsg_seq);
-	SEND();
-#undef SEND
+	for (i = 0; i < MAX_SUBS && !ret; i++)
+		if (subs[i].used && subs[i].stream == s)
+			ret = dump_sub(sink, ctx, seq, i);
+	return ret;
+}
+
+static int dump_events(dump_sink sink, void *ctx, __u32 seq)
+{
+	static char buf[1024];
+	unsigned int i = n_events > MAX_EVENTS ? n_events - MAX_EVENTS : 0;
+	int ret = 0;
+
+	for (; i < n_events && !ret; i++) {
+		const struct m_event *e = &events[i % MAX_EVENTS];
+		struct nlmsghdr *nlh = bpfc_msg_start(buf, BPFC_MSG_EVENT, NLM_F_MULTI, seq);
+
+		mnl_attr_put_u64(nlh, BPFC_A_TIME_MS, e->time_ms);
+		if (*e->stream)
+			mnl_attr_put_strz(nlh, BPFC_A_STREAM_NAME, e->stream);
+		mnl_attr_put_strz(nlh, BPFC_A_TEXT, e->text);
+		ret = sink(ctx, nlh);
+	}
+	return ret;
+}
+
+/* The status dump: relays, then each stream with its peers and devices, then events. */
+static int dump_to(dump_sink sink, void *ctx, __u32 seq, bool relays_only)
+{
+	int s, ret = dump_relays(sink, ctx, seq);
+
+	for (s = 0; !relays_only && s < MAX_STREAMS && !ret; s++)
+		if (streams[s].used)
+			ret = dump_stream(sink, ctx, seq, s);
+	return ret || relays_only ? ret : dump_events(sink, ctx, seq);
+}
+
+static int conn_sink(void *ctx, const struct nlmsghdr *nlh)
+{
+	return msg_send(conns[*(int *)ctx].fd, nlh, nlh->nlmsg_len, 2000);
+}
+
+static void dump(int ci, const struct nlmsghdr *req, bool relays_only)
+{
+	char buf[64];
+	int ret = dump_to(conn_sink, &ci, req->nlmsg_seq, relays_only);
+
+	if (!ret)
+		ret = conn_sink(&ci, bpfc_put_done(buf, req->nlmsg_seq));
 	if (ret)
 		conn_close(ci);
 }
@@ -1504,6 +1634,162 @@ static int load_relay(void *ctx, const struct store_relay *sr)
 	return 0;
 }
 
+/* ---- HTTP: metrics, API, dashboard ------------------------------------------ */
+
+/* The dashboard page, built in (user/manager/dashboard.c). */
+extern const char bpfc_dashboard_html[];
+extern const unsigned int bpfc_dashboard_html_len;
+
+static int json_sink(void *ctx, const struct nlmsghdr *nlh)
+{
+	const char *err;
+
+	return bpfc_fleet_json_add(ctx, nlh, &err) ? -EBADMSG : 0;
+}
+
+#define METRIC(b, name, type, help) \
+	bpfc_buf_printf(b, "# HELP " name " " help "\n# TYPE " name " " type "\n")
+
+static void metrics_relays(struct bpfc_buf *b)
+{
+	int r, i, up = 0, down = 0;
+	__u32 devices[POL_MAX_RELAYS] = {};
+
+	for (i = 0; i < MAX_SUBS; i++)
+		if (subs[i].used)
+			devices[subs[i].relay]++;
+	for (r = 0; r < POL_MAX_RELAYS; r++)
+		if (relays[r].used)
+			relay_live(r) ? up++ : down++;
+	METRIC(b, "bpfcast_manager_relays", "gauge", "Relays known to the manager, by state.");
+	bpfc_buf_printf(b, "bpfcast_manager_relays{state=\"connected\"} %d\n", up);
+	bpfc_buf_printf(b, "bpfcast_manager_relays{state=\"disconnected\"} %d\n", down);
+	METRIC(b, "bpfcast_relay_up", "gauge", "1 while a relay is connected and reconciled.");
+	for (r = 0; r < POL_MAX_RELAYS; r++)
+		if (relays[r].used)
+			bpfc_buf_printf(b, "bpfcast_relay_up{relay=\"%s\"} %d\n", relays[r].id,
+					relay_live(r));
+	METRIC(b, "bpfcast_relay_devices", "gauge", "Devices the manager has placed on a relay.");
+	for (r = 0; r < POL_MAX_RELAYS; r++)
+		if (relays[r].used)
+			bpfc_buf_printf(b, "bpfcast_relay_devices{relay=\"%s\"} %u\n", relays[r].id,
+					devices[r]);
+	METRIC(b, "bpfcast_relay_capacity_devices", "gauge", "A relay's registered capacity.");
+	for (r = 0; r < POL_MAX_RELAYS; r++)
+		if (relays[r].used)
+			bpfc_buf_printf(b, "bpfcast_relay_capacity_devices{relay=\"%s\"} %u\n",
+					relays[r].id, relays[r].max_subs);
+}
+
+static void metrics_streams(struct bpfc_buf *b)
+{
+	int s, r, i;
+
+	METRIC(b, "bpfcast_stream_bitrate_bits_per_second", "gauge",
+	       "A stream's bitrate at its origin relay.");
+	for (s = 0; s < MAX_STREAMS; s++)
+		if (streams[s].used)
+			bpfc_buf_printf(b, "bpfcast_stream_bitrate_bits_per_second{stream=\"%s\"} %llu\n",
+					streams[s].rec.spec.name,
+					(unsigned long long)streams[s].rx_bps);
+	METRIC(b, "bpfcast_stream_egress_bits_per_second", "gauge",
+	       "What a relay sends of a stream, devices and peers together.");
+	for (s = 0; s < MAX_STREAMS; s++)
+		for (r = 0; streams[s].used && r < POL_MAX_RELAYS; r++)
+			if (streams[s].pol.feeder[r] != POL_NONE)
+				bpfc_buf_printf(b, "bpfcast_stream_egress_bits_per_second{stream=\"%s\","
+						"relay=\"%s\"} %llu\n", streams[s].rec.spec.name,
+						relays[r].id,
+						(unsigned long long)streams[s].tx_bps[r]);
+	METRIC(b, "bpfcast_stream_devices", "gauge", "Devices of a stream on each relay of its tree.");
+	for (s = 0; s < MAX_STREAMS; s++)
+		for (r = 0; streams[s].used && r < POL_MAX_RELAYS; r++)
+			if (streams[s].pol.feeder[r] != POL_NONE)
+				bpfc_buf_printf(b, "bpfcast_stream_devices{stream=\"%s\",relay=\"%s\"} "
+						"%u\n", streams[s].rec.spec.name, relays[r].id,
+						streams[s].pol.devices[r]);
+	METRIC(b, "bpfcast_stream_consent_devices", "gauge",
+	       "Devices of a stream by consent: static, pending (not joined) or fresh.");
+	for (s = 0; s < MAX_STREAMS; s++) {
+		__u32 st = 0, pending = 0, fresh = 0;
+
+		if (!streams[s].used)
+			continue;
+		for (i = 0; i < MAX_SUBS; i++) {
+			if (!subs[i].used || subs[i].stream != s)
+				continue;
+			if (subs[i].is_static)
+				st++;
+			else if (subs[i].consent_until_ms > now_ms())
+				fresh++;
+			else
+				pending++;
+		}
+		bpfc_buf_printf(b, "bpfcast_stream_consent_devices{stream=\"%s\",consent=\"static\"} %u\n"
+				"bpfcast_stream_consent_devices{stream=\"%s\",consent=\"pending\"} %u\n"
+				"bpfcast_stream_consent_devices{stream=\"%s\",consent=\"fresh\"} %u\n",
+				streams[s].rec.spec.name, st, streams[s].rec.spec.name, pending,
+				streams[s].rec.spec.name, fresh);
+	}
+	METRIC(b, "bpfcast_stream_offloads_total", "counter",
+	       "Relays brought into a stream's tree since the manager started.");
+	for (s = 0; s < MAX_STREAMS; s++)
+		if (streams[s].used)
+			bpfc_buf_printf(b, "bpfcast_stream_offloads_total{stream=\"%s\"} %llu\n",
+					streams[s].rec.spec.name,
+					(unsigned long long)streams[s].offloads);
+	METRIC(b, "bpfcast_stream_releases_total", "counter",
+	       "Peer relays released from a stream's tree since the manager started.");
+	for (s = 0; s < MAX_STREAMS; s++)
+		if (streams[s].used)
+			bpfc_buf_printf(b, "bpfcast_stream_releases_total{stream=\"%s\"} %llu\n",
+					streams[s].rec.spec.name,
+					(unsigned long long)streams[s].releases);
+}
+
+static void metrics(struct bpfc_buf *b)
+{
+	metrics_relays(b);
+	metrics_streams(b);
+	METRIC(b, "bpfcast_manager_instructions_total", "counter",
+	       "Instructions sent to agents since the manager started.");
+	bpfc_buf_printf(b, "bpfcast_manager_instructions_total %llu\n",
+			(unsigned long long)n_instructions);
+	METRIC(b, "bpfcast_manager_instructions_pending", "gauge",
+	       "Instructions queued, waiting for an agent's acknowledgement.");
+	bpfc_buf_printf(b, "bpfcast_manager_instructions_pending %zu\n", ops_tail - ops_head);
+	METRIC(b, "bpfcast_manager_events_total", "counter",
+	       "Offloads, releases, joins, departures and relay connections recorded.");
+	bpfc_buf_printf(b, "bpfcast_manager_events_total %u\n", n_events);
+}
+
+static unsigned int http_handler(void *ctx, const char *url, struct bpfc_buf *body,
+				 const char **type)
+{
+	if (!strcmp(url, "/metrics")) {
+		metrics(body);
+		*type = "text/plain; version=0.0.4; charset=utf-8";
+		return 200;
+	}
+	if (!strcmp(url, "/api/status")) {
+		json_object *root = bpfc_fleet_json_new();
+
+		dump_to(json_sink, root, 0, false);
+		bpfc_buf_printf(body, "%s\n", json_object_to_json_string_ext(root,
+				JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
+		json_object_put(root);
+		*type = "application/json";
+		return 200;
+	}
+	if (!strcmp(url, "/") || !strcmp(url, "/index.html")) {
+		bpfc_buf_printf(body, "%.*s", (int)bpfc_dashboard_html_len, bpfc_dashboard_html);
+		*type = "text/html; charset=utf-8";
+		return 200;
+	}
+	bpfc_buf_printf(body, "not found: try /, /api/status or /metrics\n");
+	return 404;
+}
+
 /* ---- main ------------------------------------------------------------------ */
 
 static void accept_conn(int lfd)
@@ -1572,6 +1858,8 @@ static const char usage[] =
 	"  --key FILE          its key (mode 0600)\n"
 	"  --insecure          plain TCP instead of TLS: anyone who reaches ADDR:PORT\n"
 	"                      steers the fleet\n"
+	"  --http ADDR:PORT    serve the dashboard (/), /api/status (JSON, the schema of\n"
+	"                      'bpfcastctl status --json') and /metrics (Prometheus)\n"
 	"  -v, --verbose       more messages\n"
 	"  -h, --help          this text\n";
 
@@ -1583,8 +1871,11 @@ int main(int argc, char **argv)
 		{ "deny", required_argument, NULL, 'D' },
 		{ "join-key", required_argument, NULL, 'K' },
 		{ "ca", required_argument, NULL, 'A' }, { "cert", required_argument, NULL, 'C' },
-		{ "key", required_argument, NULL, 'k' }, { "insecure", no_argument, NULL, 'I' }, {}
+		{ "key", required_argument, NULL, 'k' }, { "insecure", no_argument, NULL, 'I' },
+		{ "http", required_argument, NULL, 'H' }, {}
 	};
+	const char *http_addr = NULL;
+	struct bpfc_http *http = NULL;
 	struct bpfc_tls_files tls = {};
 	static const struct store_visitor loader = { load_stream, load_sub, load_peer, load_relay };
 	const char *listen_addr = NULL, *db = NULL;
@@ -1618,6 +1909,7 @@ int main(int argc, char **argv)
 		case 'C': tls.cert = optarg; break;
 		case 'k': tls.key = optarg; break;
 		case 'I': tls.insecure = true; break;
+		case 'H': http_addr = optarg; break;
 		case 'h': fputs(usage, stdout); return 0;
 		default: fputs(usage, stderr); return 1;
 		}
@@ -1667,7 +1959,18 @@ int main(int argc, char **argv)
 	epoll_ctl(epfd, EPOLL_CTL_ADD, lfd, &ev);
 	ev.data.u32 = MAX_CONNS + 1;
 	epoll_ctl(epfd, EPOLL_CTL_ADD, sfd, &ev);
+	if (http_addr) {
+		http = bpfc_http_start(http_addr, http_handler, NULL, err, sizeof(err));
+		if (!http) {
+			pr_warn("--http: %s\n", err);
+			return 1;
+		}
+		ev.data.u32 = MAX_CONNS + 2;
+		epoll_ctl(epfd, EPOLL_CTL_ADD, bpfc_http_fd(http), &ev);
+		pr_info("dashboard at http://%s/, metrics at /metrics\n", http_addr);
+	}
 	pr_info("listening on %s, state in %s\n", listen_addr, db);
+	sd_notify(0, "READY=1");
 
 	for (;;) {
 		int n = epoll_wait(epfd, evs, 32, 250);
@@ -1679,16 +1982,21 @@ int main(int argc, char **argv)
 				accept_conn(lfd);
 			else if (id == MAX_CONNS + 1)
 				goto out;
+			else if (id == MAX_CONNS + 2)
+				bpfc_http_run(http);
 			else if (conns[id].fd >= 0)
 				conn_input(id);
 		}
 		if (now_ms() - last_tick >= 500) {
 			last_tick = now_ms();
 			tick();
+			bpfc_http_run(http);	/* its timeouts */
 		}
 	}
 out:
+	sd_notify(0, "STOPPING=1");
 	pr_info("stopping; agents keep forwarding on their last state\n");
+	bpfc_http_stop(http);
 	sops->close(store);
 	return 0;
 }
