@@ -100,6 +100,8 @@ struct agent {
 	union bpfc_addr data4, data6;
 	struct mgr_conn *mgr;
 	struct ssl_ctx_st *tls_ctx;	/* NULL: --insecure */
+	const char *http_addr;		/* --http: /metrics */
+	struct bpfc_http *http;
 };
 
 /* dataplane.c */
@@ -155,6 +157,10 @@ int join_open(struct agent *a);
 void join_input(struct agent *a);
 void join_sweep(struct agent *a);
 int join_settings_write(struct agent *a);
+
+/* metrics.c: the Prometheus endpoint (an http.h handler) */
+struct bpfc_buf;
+unsigned int metrics_http(void *ctx, const char *url, struct bpfc_buf *body, const char **type);
 
 /* mgr.c: the connection to bpfcast-manager */
 int mgr_init(struct agent *a, int epfd);

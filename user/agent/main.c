@@ -13,7 +13,9 @@
 #include <sys/signalfd.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
+#include <systemd/sd-daemon.h>
 #include "agent.h"
+#include "http.h"
 #include "log.h"
 #include "tls.h"
 
@@ -27,7 +29,8 @@ static const char usage[] =
 	"\n"
 	"Options:\n"
 	"  -i, --interface IFACE   ingest interface (repeatable)\n"
-	"  -c, --config FILE       config file with interfaces, streams and subscribers\n"
+	"  -c, --config FILE       config file: interfaces, streams, subscribers, and any\n"
+	"                          long option below as a setting (NAME VALUE)\n"
 	"      --pin-dir DIR       bpffs directory for maps and programs\n"
 	"                          (default " AGENT_DEFAULT_PIN_DIR ")\n"
 	"      --socket PATH       control socket (default " AGENT_DEFAULT_SOCKET ")\n"
@@ -40,6 +43,7 @@ static const char usage[] =
 	"      --cert FILE         this relay's certificate (OU=agent, CN=RELAY_ID)\n"
 	"      --key FILE          its key (mode 0600)\n"
 	"      --insecure          plain TCP to the manager instead of TLS\n"
+	"      --http ADDR:PORT    serve Prometheus metrics at /metrics\n"
 	"      --max-subscribers N capacity reported to the manager (default 131072)\n"
 	"      --max-mbps N        egress capacity reported to the manager (default 10000)\n"
 	"      --deny PREFIX       refuse subscribers in PREFIX, on top of the defaults\n"
@@ -59,7 +63,8 @@ static const char usage[] =
 enum {
 	OPT_PIN_DIR = 256, OPT_SOCKET, OPT_SAMPLE_MS, OPT_XDP_GENERIC, OPT_DETACH, OPT_MANAGER,
 	OPT_ID, OPT_MAX_SUBS, OPT_MAX_MBPS, OPT_DATA_ADDR, OPT_DENY, OPT_JOIN_PORT, OPT_JOIN_KEY,
-	OPT_JOIN_RATE, OPT_CONSENT_TTL, OPT_CA, OPT_CERT, OPT_KEY, OPT_INSECURE,
+	OPT_JOIN_RATE, OPT_CONSENT_TTL, OPT_CA, OPT_CERT, OPT_KEY, OPT_INSECURE, OPT_HTTP,
+	OPT_MAX,
 };
 
 static const struct option options[] = {
@@ -84,6 +89,7 @@ static const struct option options[] = {
 	{ "cert", required_argument, NULL, OPT_CERT },
 	{ "key", required_argument, NULL, OPT_KEY },
 	{ "insecure", no_argument, NULL, OPT_INSECURE },
+	{ "http", required_argument, NULL, OPT_HTTP },
 	{ "verbose", no_argument, NULL, 'v' },
 	{ "help", no_argument, NULL, 'h' },
 	{}
@@ -151,7 +157,8 @@ static int run(struct agent *a)
 
 	if (ep < 0 || sig < 0 || epoll_add(ep, sig) || epoll_add(ep, a->ctl_fd) ||
 	    epoll_add(ep, events_fd(a)) || epoll_add(ep, rtnl_events_fd(a)) || mgr_init(a, ep) ||
-	    (a->join_fd >= 0 && epoll_add(ep, a->join_fd))) {
+	    (a->join_fd >= 0 && epoll_add(ep, a->join_fd)) ||
+	    (a->http && epoll_add(ep, bpfc_http_fd(a->http)))) {
 		pr_warn("cannot set up the event loop: %s\n", strerror(errno));
 		return -errno;
 	}
@@ -163,6 +170,7 @@ static int run(struct agent *a)
 			int fd = evs[i].data.fd;
 
 			if (fd == sig) {
+				sd_notify(0, "STOPPING=1");
 				pr_info("stopping; the data plane keeps forwarding\n");
 				close(ep);
 				return 0;
@@ -180,6 +188,8 @@ static int run(struct agent *a)
 				rtnl_events_handle(a);
 			} else if (fd == a->join_fd) {
 				join_input(a);
+			} else if (a->http && fd == bpfc_http_fd(a->http)) {
+				bpfc_http_run(a->http);
 			} else if (mgr_is_fd(a, fd)) {
 				mgr_io(a, evs[i].events);
 			} else {
@@ -189,6 +199,7 @@ static int run(struct agent *a)
 		events_poll(a);
 		if (mono_ns() - last_sweep >= 200000000ULL) {
 			join_sweep(a);
+			bpfc_http_run(a->http);	/* its timeouts */
 			last_sweep = mono_ns();
 		}
 		mgr_tick(a);
@@ -213,6 +224,167 @@ static void default_data_addrs(struct agent *a)
 	}
 }
 
+/* What options set besides struct agent, and which options the command line gave. */
+struct opts {
+	bool detach, sample_set;
+	int verbose;
+	struct bpfc_denylist deny;
+	struct bpfc_tls_files tls;
+	bool given[OPT_MAX];
+};
+
+/* One option, from the command line or a config setting. 0, or 1 after saying why not. */
+static int apply_option(struct agent *a, struct opts *o, int opt, const char *arg)
+{
+	union bpfc_addr addr;
+	struct bpfc_endpoint ep;
+	__u8 fam;
+	__u32 v;
+
+	switch (opt) {
+	case 'i':
+		return add_iface(a, arg) ? 1 : 0;
+	case 'c':
+		a->config_path = arg;
+		return 0;
+	case OPT_PIN_DIR:
+		a->pin_dir = arg;
+		return 0;
+	case OPT_SOCKET:
+		a->sock_path = arg;
+		return 0;
+	case OPT_SAMPLE_MS:
+		if (bpfc_parse_u32(arg, 10, 60000, &v)) {
+			pr_warn("--sample-ms '%s': want a number of ms from 10 to 60000\n", arg);
+			return 1;
+		}
+		a->sample_ms = v;
+		o->sample_set = true;
+		return 0;
+	case OPT_XDP_GENERIC:
+		a->force_generic = true;
+		return 0;
+	case OPT_DETACH:
+		o->detach = true;
+		return 0;
+	case OPT_MANAGER:
+		if (bpfc_parse_endpoint(arg, &ep)) {
+			pr_warn("--manager '%s': want ADDR:PORT or [IPV6]:PORT\n", arg);
+			return 1;
+		}
+		a->manager = arg;
+		return 0;
+	case OPT_ID:
+		if (bpfc_stream_name_invalid(arg)) {
+			pr_warn("--id '%s': 1-31 letters, digits, '-', '_' or '.'\n", arg);
+			return 1;
+		}
+		a->relay_id = arg;
+		return 0;
+	case OPT_MAX_SUBS:
+	case OPT_MAX_MBPS:
+		if (bpfc_parse_u32(arg, 1, opt == OPT_MAX_SUBS ? BPFC_MAX_SUBS : 10000000, &v)) {
+			pr_warn("--%s '%s': want a positive number\n",
+				opt == OPT_MAX_SUBS ? "max-subscribers" : "max-mbps", arg);
+			return 1;
+		}
+		*(opt == OPT_MAX_SUBS ? &a->max_subs : &a->max_mbps) = v;
+		return 0;
+	case OPT_DENY:
+		if (bpfc_denylist_add(&o->deny, arg, "--deny")) {
+			pr_warn("--deny '%s': want ADDR or ADDR/PLEN\n", arg);
+			return 1;
+		}
+		return 0;
+	case OPT_DATA_ADDR:
+		if (bpfc_parse_addr(arg, &fam, &addr)) {
+			pr_warn("--data-addr '%s' is not an IPv4 or IPv6 address\n", arg);
+			return 1;
+		}
+		if (fam == BPFC_AF_INET) {
+			a->data4 = addr;
+			a->has_data4 = true;
+		} else {
+			a->data6 = addr;
+			a->has_data6 = true;
+		}
+		return 0;
+	case OPT_JOIN_PORT:
+		if (bpfc_parse_u32(arg, 0, 65535, &v)) {
+			pr_warn("--join-port '%s': want a UDP port, or 0 for none\n", arg);
+			return 1;
+		}
+		a->join_port = v;
+		return 0;
+	case OPT_JOIN_KEY:
+		a->join_key_path = arg;
+		return 0;
+	case OPT_JOIN_RATE:
+		if (bpfc_parse_u32(arg, 1, 1000000, &v)) {
+			pr_warn("--join-rate '%s': want packets per second, 1 to 1000000\n", arg);
+			return 1;
+		}
+		a->join_rate = v;
+		return 0;
+	case OPT_CONSENT_TTL:
+		if (bpfc_parse_u32(arg, 1, 86400, &v)) {
+			pr_warn("--consent-ttl '%s': want seconds, 1 to 86400\n", arg);
+			return 1;
+		}
+		a->consent_ttl_ms = v * 1000;
+		return 0;
+	case OPT_CA:
+		o->tls.ca = arg;
+		return 0;
+	case OPT_CERT:
+		o->tls.cert = arg;
+		return 0;
+	case OPT_KEY:
+		o->tls.key = arg;
+		return 0;
+	case OPT_INSECURE:
+		o->tls.insecure = true;
+		return 0;
+	case OPT_HTTP:
+		if (bpfc_parse_endpoint(arg, &ep)) {
+			pr_warn("--http '%s': want ADDR:PORT or [IPV6]:PORT\n", arg);
+			return 1;
+		}
+		a->http_addr = arg;
+		return 0;
+	case 'v':
+		o->verbose++;
+		return 0;
+	default:
+		fputs(usage, stderr);
+		return 1;
+	}
+}
+
+/* The config's settings, where the command line did not say otherwise. */
+static int apply_settings(struct agent *a, struct opts *o, const struct bpfc_config *cfg)
+{
+	int i;
+
+	for (i = 0; i < cfg->n_settings; i++) {
+		const struct bpfc_setting *st = &cfg->settings[i];
+
+		if (st->opt == 'c' || st->opt == OPT_DETACH || st->opt == 'h') {
+			pr_warn("%s: line %d: '%s' belongs on the command line\n", a->config_path,
+				st->line, st->name);
+			return 1;
+		}
+		if (st->opt < OPT_MAX && o->given[st->opt])
+			continue;
+		if (apply_option(a, o, st->opt, st->value)) {
+			pr_warn("%s: line %d: the '%s' setting is not valid (see above)\n",
+				a->config_path, st->line, st->name);
+			return 1;
+		}
+	}
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	static struct agent agent = {
@@ -229,159 +401,42 @@ int main(int argc, char **argv)
 	};
 	struct agent *a = &agent;
 	struct bpfc_config cfg = {};
-	bool detach = false, sample_set = false;
-	static struct bpfc_denylist deny_flags;
-	struct bpfc_endpoint mgr_ep;
-	struct bpfc_tls_files tls = {};
-	int verbose = 0, opt, i, err;
+	static struct opts o;
+	int opt, i, err;
 	char errbuf[256];
-	__u32 v;
 
 	bpfc_log_init("bpfcast-agent", LOG_LVL_INFO);
 	while ((opt = getopt_long(argc, argv, "i:c:vh", options, NULL)) != -1) {
-		switch (opt) {
-		case 'i':
-			if (add_iface(a, optarg))
-				return 1;
-			break;
-		case 'c':
-			a->config_path = optarg;
-			break;
-		case OPT_PIN_DIR:
-			a->pin_dir = optarg;
-			break;
-		case OPT_SOCKET:
-			a->sock_path = optarg;
-			break;
-		case OPT_SAMPLE_MS:
-			if (bpfc_parse_u32(optarg, 10, 60000, &v)) {
-				pr_warn("--sample-ms '%s': want a number of ms from 10 to 60000\n",
-					optarg);
-				return 1;
-			}
-			a->sample_ms = v;
-			sample_set = true;
-			break;
-		case OPT_XDP_GENERIC:
-			a->force_generic = true;
-			break;
-		case OPT_DETACH:
-			detach = true;
-			break;
-		case OPT_MANAGER:
-			if (bpfc_parse_endpoint(optarg, &mgr_ep)) {
-				pr_warn("--manager '%s': want ADDR:PORT or [IPV6]:PORT\n", optarg);
-				return 1;
-			}
-			a->manager = optarg;
-			break;
-		case OPT_ID:
-			if (bpfc_stream_name_invalid(optarg)) {
-				pr_warn("--id '%s': 1-31 letters, digits, '-', '_' or '.'\n", optarg);
-				return 1;
-			}
-			a->relay_id = optarg;
-			break;
-		case OPT_MAX_SUBS:
-		case OPT_MAX_MBPS:
-			if (bpfc_parse_u32(optarg, 1, opt == OPT_MAX_SUBS ? BPFC_MAX_SUBS : 10000000,
-					   &v)) {
-				pr_warn("--%s '%s': want a positive number\n",
-					opt == OPT_MAX_SUBS ? "max-subscribers" : "max-mbps", optarg);
-				return 1;
-			}
-			*(opt == OPT_MAX_SUBS ? &a->max_subs : &a->max_mbps) = v;
-			break;
-		case OPT_DENY:
-			if (bpfc_denylist_add(&deny_flags, optarg, "--deny")) {
-				pr_warn("--deny '%s': want ADDR or ADDR/PLEN\n", optarg);
-				return 1;
-			}
-			break;
-		case OPT_DATA_ADDR: {
-			union bpfc_addr addr;
-			__u8 fam;
-
-			if (bpfc_parse_addr(optarg, &fam, &addr)) {
-				pr_warn("--data-addr '%s' is not an IPv4 or IPv6 address\n", optarg);
-				return 1;
-			}
-			if (fam == BPFC_AF_INET) {
-				a->data4 = addr;
-				a->has_data4 = true;
-			} else {
-				a->data6 = addr;
-				a->has_data6 = true;
-			}
-			break;
-		}
-		case OPT_JOIN_PORT:
-			if (bpfc_parse_u32(optarg, 0, 65535, &v)) {
-				pr_warn("--join-port '%s': want a UDP port, or 0 for none\n", optarg);
-				return 1;
-			}
-			a->join_port = v;
-			break;
-		case OPT_JOIN_KEY:
-			a->join_key_path = optarg;
-			break;
-		case OPT_JOIN_RATE:
-			if (bpfc_parse_u32(optarg, 1, 1000000, &v)) {
-				pr_warn("--join-rate '%s': want packets per second, 1 to 1000000\n",
-					optarg);
-				return 1;
-			}
-			a->join_rate = v;
-			break;
-		case OPT_CONSENT_TTL:
-			if (bpfc_parse_u32(optarg, 1, 86400, &v)) {
-				pr_warn("--consent-ttl '%s': want seconds, 1 to 86400\n", optarg);
-				return 1;
-			}
-			a->consent_ttl_ms = v * 1000;
-			break;
-		case OPT_CA:
-			tls.ca = optarg;
-			break;
-		case OPT_CERT:
-			tls.cert = optarg;
-			break;
-		case OPT_KEY:
-			tls.key = optarg;
-			break;
-		case OPT_INSECURE:
-			tls.insecure = true;
-			break;
-		case 'v':
-			verbose++;
-			break;
-		case 'h':
+		if (opt == 'h') {
 			fputs(usage, stdout);
 			return 0;
-		default:
-			fputs(usage, stderr);
-			return 1;
 		}
+		if (apply_option(a, &o, opt, optarg))
+			return 1;
+		if (opt >= 0 && opt < OPT_MAX)
+			o.given[opt] = true;
 	}
 	if (optind < argc) {
 		pr_warn("unexpected argument '%s'; see --help\n", argv[optind]);
 		return 1;
 	}
-	bpfc_log_init("bpfcast-agent", LOG_LVL_INFO + verbose);
+	bpfc_log_init("bpfcast-agent", LOG_LVL_INFO + o.verbose);
 	bpfc_log_libbpf();
-
-	if (detach)
+	if (o.detach)
 		return dp_detach_all(a->pin_dir) ? 1 : 0;
 
 	if (a->config_path) {
-		if (bpfc_config_load(a->config_path, &cfg, errbuf, sizeof(errbuf))) {
+		if (bpfc_config_load_ex(a->config_path, options, true, &cfg, errbuf, sizeof(errbuf))) {
 			pr_warn("%s: %s\n", a->config_path, errbuf);
 			return 1;
 		}
+		if (apply_settings(a, &o, &cfg))
+			return 1;
+		bpfc_log_init("bpfcast-agent", LOG_LVL_INFO + o.verbose);
 		for (i = 0; i < cfg.n_ifaces; i++)
 			if (add_iface(a, cfg.ifaces[i]))
 				return 1;
-		if (cfg.sample_ms && !sample_set)
+		if (cfg.sample_ms && !o.sample_set)
 			a->sample_ms = cfg.sample_ms;
 	}
 	/* Destination policy: the defaults, the config's deny lines, then --deny. */
@@ -389,8 +444,8 @@ int main(int argc, char **argv)
 		a->deny = cfg.deny;
 	else
 		bpfc_denylist_defaults(&a->deny);
-	for (i = 0; i < deny_flags.n && a->deny.n < BPFC_DENY_MAX; i++)
-		a->deny.rule[a->deny.n++] = deny_flags.rule[i];
+	for (i = 0; i < o.deny.n && a->deny.n < BPFC_DENY_MAX; i++)
+		a->deny.rule[a->deny.n++] = o.deny.rule[i];
 	if (a->join_key_path) {
 		if (bpfc_key_load(a->join_key_path, &a->join_key, errbuf, sizeof(errbuf))) {
 			pr_warn("--join-key: %s\n", errbuf);
@@ -403,18 +458,18 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	if (a->manager) {
-		if (bpfc_tls_files_invalid(&tls)) {
-			pr_warn("--manager: %s\n", bpfc_tls_files_invalid(&tls));
+		if (bpfc_tls_files_invalid(&o.tls)) {
+			pr_warn("--manager: %s\n", bpfc_tls_files_invalid(&o.tls));
 			return 1;
 		}
-		if (tls.insecure)
+		if (o.tls.insecure)
 			pr_warn("--insecure: plain TCP to the manager; whoever sits between can "
 				"steer this relay\n");
-		else if (!(a->tls_ctx = bpfc_tls_ctx(&tls, false, errbuf, sizeof(errbuf)))) {
+		else if (!(a->tls_ctx = bpfc_tls_ctx(&o.tls, false, errbuf, sizeof(errbuf)))) {
 			pr_warn("TLS: %s\n", errbuf);
 			return 1;
 		}
-	} else if (tls.ca || tls.cert || tls.key || tls.insecure) {
+	} else if (o.tls.ca || o.tls.cert || o.tls.key || o.tls.insecure) {
 		pr_warn("--ca, --cert, --key and --insecure are for --manager\n");
 		return 1;
 	}
@@ -458,6 +513,13 @@ int main(int argc, char **argv)
 		err = ctl_listen(a);
 	if (!err)
 		err = join_open(a);
+	if (!err && a->http_addr) {
+		a->http = bpfc_http_start(a->http_addr, metrics_http, a, errbuf, sizeof(errbuf));
+		if (!a->http) {
+			pr_warn("--http: %s\n", errbuf);
+			err = -EADDRINUSE;
+		}
+	}
 	if (!err)
 		default_data_addrs(a);
 	if (!err) {
@@ -467,9 +529,11 @@ int main(int argc, char **argv)
 			n += a->streams[i].used;
 		pr_info("relaying %d streams to %d subscribers; control socket %s\n", n,
 			a->n_subs_total, a->sock_path);
+		sd_notify(0, "READY=1");
 		err = run(a);
 	}
 	bpfc_config_free(&cfg);
+	bpfc_http_stop(a->http);
 	ring_buffer__free(a->events);
 	dp_close(a);
 	state_free(a);

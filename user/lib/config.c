@@ -68,7 +68,8 @@ static int parse_stream(struct line *l, struct bpfc_config *cfg, char *err, size
 
 	if (l->n < 4 || (l->n % 2))
 		return fail(err, errlen, l->no,
-			    "usage: stream NAME ingest ADDR:PORT [source ADDR[/PLEN]] [egress-port PORT]");
+			    "usage: stream NAME ingest ADDR:PORT [source ADDR[/PLEN]] [egress-port PORT] "
+			    "[max-subs N] [max-mbps N]");
 	why = bpfc_stream_name_invalid(l->w[1]);
 	if (why)
 		return fail(err, errlen, l->no, "%s", why);
@@ -89,6 +90,13 @@ static int parse_stream(struct line *l, struct bpfc_config *cfg, char *err, size
 			if (bpfc_parse_port(val, &s.egress_port))
 				return fail(err, errlen, l->no, "bad egress-port '%s': want 1-65535",
 					    val);
+		} else if (!strcmp(key, "max-subs") || !strcmp(key, "max-mbps")) {
+			bool subs = !strcmp(key, "max-subs");
+
+			if (bpfc_parse_u32(val, 1, subs ? BPFC_MAX_SUBS : 10000000,
+					   subs ? &s.max_subs : &s.max_mbps))
+				return fail(err, errlen, l->no, "bad %s '%s': want a positive number",
+					    key, val);
 		} else {
 			return fail(err, errlen, l->no, "unknown stream option '%s'", key);
 		}
@@ -221,11 +229,52 @@ static int check_subscribers(struct bpfc_config *cfg, char *err, size_t errlen)
 	return 0;
 }
 
-static int parse_line(struct line *l, struct bpfc_config *cfg, char *err, size_t errlen)
+/* What a file is parsed with: relay directives or not, and the settings allowed. */
+struct parse_ctx {
+	const struct option *options;
+	bool relay_directives;
+};
+
+static int parse_setting(struct line *l, const struct parse_ctx *pc, struct bpfc_config *cfg,
+			 char *err, size_t errlen)
+{
+	const struct option *o;
+	struct bpfc_setting *st;
+	int i;
+
+	for (o = pc->options; o && o->name; o++)
+		if (!strcmp(o->name, l->w[0]))
+			break;
+	if (!o || !o->name)
+		return fail(err, errlen, l->no, "unknown directive '%s'", l->w[0]);
+	if (o->has_arg == required_argument && l->n != 2)
+		return fail(err, errlen, l->no, "usage: %s VALUE", o->name);
+	if (o->has_arg == no_argument && l->n != 1)
+		return fail(err, errlen, l->no, "'%s' takes no value", o->name);
+	for (i = 0; i < cfg->n_settings; i++)
+		if (cfg->settings[i].opt == o->val)
+			return fail(err, errlen, l->no, "'%s' given twice (line %d)", o->name,
+				    cfg->settings[i].line);
+	if (cfg->n_settings == BPFC_MAX_SETTINGS)
+		return fail(err, errlen, l->no, "more than %d settings", BPFC_MAX_SETTINGS);
+	if (l->n == 2 && strlen(l->w[1]) >= sizeof(st->value))
+		return fail(err, errlen, l->no, "value of '%s' is too long", o->name);
+	st = &cfg->settings[cfg->n_settings++];
+	st->line = l->no;
+	st->opt = o->val;
+	st->name = o->name;
+	snprintf(st->value, sizeof(st->value), "%s", l->n == 2 ? l->w[1] : "");
+	return 0;
+}
+
+static int parse_line(struct line *l, const struct parse_ctx *pc, struct bpfc_config *cfg,
+		      char *err, size_t errlen)
 {
 	const char *d = l->w[0];
 	__u32 ms;
 
+	if (!pc->relay_directives)
+		return parse_setting(l, pc, cfg, err, errlen);
 	if (!strcmp(d, "interface"))
 		return parse_interface(l, cfg, err, errlen);
 	if (!strcmp(d, "stream"))
@@ -240,7 +289,7 @@ static int parse_line(struct line *l, struct bpfc_config *cfg, char *err, size_t
 		cfg->sample_ms = ms;
 		return 0;
 	}
-	return fail(err, errlen, l->no, "unknown directive '%s'", d);
+	return parse_setting(l, pc, cfg, err, errlen);
 }
 
 static int split_words(char *text, struct line *l, char *err, size_t errlen)
@@ -265,8 +314,10 @@ static int split_words(char *text, struct line *l, char *err, size_t errlen)
 	}
 }
 
-int bpfc_config_parse(const char *text, struct bpfc_config *cfg, char *err, size_t errlen)
+int bpfc_config_parse_ex(const char *text, const struct option *options, bool relay_directives,
+			 struct bpfc_config *cfg, char *err, size_t errlen)
 {
+	const struct parse_ctx pc = { options, relay_directives };
 	const char *p = text;
 	char buf[MAX_LINE];
 	struct line l = {};
@@ -292,7 +343,7 @@ int bpfc_config_parse(const char *text, struct bpfc_config *cfg, char *err, size
 		p += len + (nl ? 1 : 0);
 		ret = split_words(buf, &l, err, errlen);
 		if (!ret && l.n)
-			ret = parse_line(&l, cfg, err, errlen);
+			ret = parse_line(&l, &pc, cfg, err, errlen);
 	}
 	if (!ret)
 		ret = check_subscribers(cfg, err, errlen);
@@ -301,7 +352,18 @@ int bpfc_config_parse(const char *text, struct bpfc_config *cfg, char *err, size
 	return ret;
 }
 
+int bpfc_config_parse(const char *text, struct bpfc_config *cfg, char *err, size_t errlen)
+{
+	return bpfc_config_parse_ex(text, NULL, true, cfg, err, errlen);
+}
+
 int bpfc_config_load(const char *path, struct bpfc_config *cfg, char *err, size_t errlen)
+{
+	return bpfc_config_load_ex(path, NULL, true, cfg, err, errlen);
+}
+
+int bpfc_config_load_ex(const char *path, const struct option *options, bool relay_directives,
+			struct bpfc_config *cfg, char *err, size_t errlen)
 {
 	char *text = NULL;
 	size_t len = 0, n;
@@ -342,7 +404,7 @@ int bpfc_config_load(const char *path, struct bpfc_config *cfg, char *err, size_
 		snprintf(err, errlen, "file contains a NUL byte");
 		return -EINVAL;
 	}
-	ret = bpfc_config_parse(text, cfg, err, errlen);
+	ret = bpfc_config_parse_ex(text, options, relay_directives, cfg, err, errlen);
 	free(text);
 	return ret;
 }

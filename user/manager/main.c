@@ -21,6 +21,7 @@
 #include <sys/socket.h>
 #include <systemd/sd-daemon.h>
 #include "addr.h"
+#include "config.h"
 #include "consent.h"
 #include "denylist.h"
 #include "fleet_json.h"
@@ -1842,10 +1843,13 @@ static void tick(void)
 
 static const char usage[] =
 	"Usage: bpfcast-manager --listen ADDR:PORT --db PATH [options]\n"
+	"       bpfcast-manager -c FILE [options]\n"
 	"Keeps the fleet's streams, subscriptions and thresholds in the SQLite file\n"
 	"at PATH and steers the agents that connect to ADDR:PORT.\n"
 	"\n"
 	"Options:\n"
+	"  -c, --config FILE   settings file: any long option below as NAME VALUE\n"
+	"                      (dist/manager.conf.example); the command line wins\n"
 	"  --listen ADDR:PORT  where agents and bpfcastctl connect\n"
 	"  --db PATH           the SQLite state file\n"
 	"  --deny PREFIX       refuse subscribers in PREFIX, on top of the defaults\n"
@@ -1863,71 +1867,134 @@ static const char usage[] =
 	"  -v, --verbose       more messages\n"
 	"  -h, --help          this text\n";
 
+static const struct option options[] = {
+	{ "config", required_argument, NULL, 'c' }, { "listen", required_argument, NULL, 'l' },
+	{ "db", required_argument, NULL, 'd' }, { "verbose", no_argument, NULL, 'v' },
+	{ "help", no_argument, NULL, 'h' }, { "deny", required_argument, NULL, 'D' },
+	{ "join-key", required_argument, NULL, 'K' }, { "ca", required_argument, NULL, 'A' },
+	{ "cert", required_argument, NULL, 'C' }, { "key", required_argument, NULL, 'k' },
+	{ "insecure", no_argument, NULL, 'I' }, { "http", required_argument, NULL, 'H' }, {}
+};
+
+struct opts {
+	const char *config, *listen, *db, *http;
+	struct bpfc_tls_files tls;
+	int verbose;
+	bool given[128];		/* by option letter: the command line said it */
+};
+
+static int apply_option(struct opts *o, int opt, const char *arg)
+{
+	struct bpfc_endpoint ep;
+	char err[256];
+
+	if ((opt == 'l' || opt == 'H') && bpfc_parse_endpoint(arg, &ep)) {
+		pr_warn("--%s '%s': want ADDR:PORT or [IPV6]:PORT\n", opt == 'l' ? "listen" : "http",
+			arg);
+		return 1;
+	}
+	switch (opt) {
+	case 'c': o->config = arg; return 0;
+	case 'l': o->listen = arg; return 0;
+	case 'd': o->db = arg; return 0;
+	case 'v': o->verbose++; return 0;
+	case 'A': o->tls.ca = arg; return 0;
+	case 'C': o->tls.cert = arg; return 0;
+	case 'k': o->tls.key = arg; return 0;
+	case 'I': o->tls.insecure = true; return 0;
+	case 'H': o->http = arg; return 0;
+	case 'D':
+		if (bpfc_denylist_add(&deny, arg, "--deny")) {
+			pr_warn("--deny '%s': want ADDR or ADDR/PLEN\n", arg);
+			return 1;
+		}
+		return 0;
+	case 'K':
+		if (bpfc_key_load(arg, &join_key, err, sizeof(err))) {
+			pr_warn("--join-key: %s\n", err);
+			return 1;
+		}
+		has_join_key = true;
+		return 0;
+	default:
+		fputs(usage, stderr);
+		return 1;
+	}
+}
+
+/* Settings from -c FILE, where the command line did not say otherwise. */
+static int apply_config(struct opts *o)
+{
+	static struct bpfc_config cfg;	/* settings' values outlive this call */
+	char err[256];
+	int i;
+
+	if (bpfc_config_load_ex(o->config, options, false, &cfg, err, sizeof(err))) {
+		pr_warn("%s: %s\n", o->config, err);
+		return 1;
+	}
+	for (i = 0; i < cfg.n_settings; i++) {
+		const struct bpfc_setting *st = &cfg.settings[i];
+
+		if (st->opt == 'c' || st->opt == 'h') {
+			pr_warn("%s: line %d: '%s' belongs on the command line\n", o->config,
+				st->line, st->name);
+			return 1;
+		}
+		if (o->given[st->opt & 127] && st->opt != 'D')
+			continue;
+		if (apply_option(o, st->opt, st->value)) {
+			pr_warn("%s: line %d: the '%s' setting is not valid (see above)\n", o->config,
+				st->line, st->name);
+			return 1;
+		}
+	}
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{ "listen", required_argument, NULL, 'l' }, { "db", required_argument, NULL, 'd' },
-		{ "verbose", no_argument, NULL, 'v' }, { "help", no_argument, NULL, 'h' },
-		{ "deny", required_argument, NULL, 'D' },
-		{ "join-key", required_argument, NULL, 'K' },
-		{ "ca", required_argument, NULL, 'A' }, { "cert", required_argument, NULL, 'C' },
-		{ "key", required_argument, NULL, 'k' }, { "insecure", no_argument, NULL, 'I' },
-		{ "http", required_argument, NULL, 'H' }, {}
-	};
-	const char *http_addr = NULL;
-	struct bpfc_http *http = NULL;
-	struct bpfc_tls_files tls = {};
 	static const struct store_visitor loader = { load_stream, load_sub, load_peer, load_relay };
-	const char *listen_addr = NULL, *db = NULL;
 	struct epoll_event ev = { .events = EPOLLIN }, evs[32];
-	int opt, lfd, sfd, i, verbose = 0;
+	struct bpfc_http *http = NULL;
+	static struct opts o;
+	int opt, lfd, sfd, i;
 	__u64 last_tick = 0;
 	char err[256];
 	sigset_t set;
 
 	bpfc_log_init("bpfcast-manager", LOG_LVL_INFO);
 	bpfc_denylist_defaults(&deny);
-	while ((opt = getopt_long(argc, argv, "vh", opts, NULL)) != -1) {
-		switch (opt) {
-		case 'l': listen_addr = optarg; break;
-		case 'd': db = optarg; break;
-		case 'v': verbose++; break;
-		case 'D':
-			if (bpfc_denylist_add(&deny, optarg, "--deny")) {
-				pr_warn("--deny '%s': want ADDR or ADDR/PLEN\n", optarg);
-				return 1;
-			}
-			break;
-		case 'K':
-			if (bpfc_key_load(optarg, &join_key, err, sizeof(err))) {
-				pr_warn("--join-key: %s\n", err);
-				return 1;
-			}
-			has_join_key = true;
-			break;
-		case 'A': tls.ca = optarg; break;
-		case 'C': tls.cert = optarg; break;
-		case 'k': tls.key = optarg; break;
-		case 'I': tls.insecure = true; break;
-		case 'H': http_addr = optarg; break;
-		case 'h': fputs(usage, stdout); return 0;
-		default: fputs(usage, stderr); return 1;
+	while ((opt = getopt_long(argc, argv, "c:vh", options, NULL)) != -1) {
+		if (opt == 'h') {
+			fputs(usage, stdout);
+			return 0;
 		}
+		if (apply_option(&o, opt, optarg))
+			return 1;
+		o.given[opt & 127] = true;
 	}
-	bpfc_log_init("bpfcast-manager", LOG_LVL_INFO + verbose);
-	if (!listen_addr || !db || optind < argc) {
-		pr_warn("need --listen ADDR:PORT and --db PATH; see --help\n");
+	if (optind < argc) {
+		pr_warn("unexpected argument '%s'; see --help\n", argv[optind]);
 		return 1;
 	}
-	if (bpfc_tls_files_invalid(&tls)) {
-		pr_warn("%s\n", bpfc_tls_files_invalid(&tls));
+	if (o.config && apply_config(&o))
+		return 1;
+	bpfc_log_init("bpfcast-manager", LOG_LVL_INFO + o.verbose);
+	if (!o.listen || !o.db) {
+		pr_warn("need --listen ADDR:PORT and --db PATH (or 'listen' and 'db' in -c FILE); "
+			"see --help\n");
 		return 1;
 	}
-	if (tls.insecure) {
+	if (bpfc_tls_files_invalid(&o.tls)) {
+		pr_warn("%s\n", bpfc_tls_files_invalid(&o.tls));
+		return 1;
+	}
+	if (o.tls.insecure) {
 		pr_warn("--insecure: plain TCP; anyone who reaches %s can steer the fleet\n",
-			listen_addr);
+			o.listen);
 	} else {
-		tls_ctx = bpfc_tls_ctx(&tls, true, err, sizeof(err));
+		tls_ctx = bpfc_tls_ctx(&o.tls, true, err, sizeof(err));
 		if (!tls_ctx) {
 			pr_warn("TLS: %s\n", err);
 			return 1;
@@ -1935,18 +2002,18 @@ int main(int argc, char **argv)
 	}
 	for (i = 0; i < MAX_CONNS; i++)
 		conns[i].fd = -1;
-	store = sops->open(db, err, sizeof(err));
+	store = sops->open(o.db, err, sizeof(err));
 	if (!store) {
 		pr_warn("cannot open the store: %s\n", err);
 		return 1;
 	}
 	if (sops->load(store, &loader, NULL)) {
-		pr_warn("cannot read the store %s\n", db);
+		pr_warn("cannot read the store %s\n", o.db);
 		return 1;
 	}
-	lfd = msg_listen_tcp(listen_addr);
+	lfd = msg_listen_tcp(o.listen);
 	if (lfd < 0) {
-		pr_warn("cannot listen on %s: %s\n", listen_addr, strerror(-lfd));
+		pr_warn("cannot listen on %s: %s\n", o.listen, strerror(-lfd));
 		return 1;
 	}
 	sigemptyset(&set);
@@ -1959,17 +2026,17 @@ int main(int argc, char **argv)
 	epoll_ctl(epfd, EPOLL_CTL_ADD, lfd, &ev);
 	ev.data.u32 = MAX_CONNS + 1;
 	epoll_ctl(epfd, EPOLL_CTL_ADD, sfd, &ev);
-	if (http_addr) {
-		http = bpfc_http_start(http_addr, http_handler, NULL, err, sizeof(err));
+	if (o.http) {
+		http = bpfc_http_start(o.http, http_handler, NULL, err, sizeof(err));
 		if (!http) {
 			pr_warn("--http: %s\n", err);
 			return 1;
 		}
 		ev.data.u32 = MAX_CONNS + 2;
 		epoll_ctl(epfd, EPOLL_CTL_ADD, bpfc_http_fd(http), &ev);
-		pr_info("dashboard at http://%s/, metrics at /metrics\n", http_addr);
+		pr_info("dashboard at http://%s/, metrics at /metrics\n", o.http);
 	}
-	pr_info("listening on %s, state in %s\n", listen_addr, db);
+	pr_info("listening on %s, state in %s\n", o.listen, o.db);
 	sd_notify(0, "READY=1");
 
 	for (;;) {
