@@ -8,6 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <poll.h>
+#include <signal.h>
+#include <time.h>
 #include <unistd.h>
 #include <sys/socket.h>
 #include <sys/un.h>
@@ -35,7 +37,7 @@ static const char usage[] =
 	"  sub del NAME ADDR:PORT\n"
 	"  token NAME ADDR:PORT [--ttl SECONDS]\n"
 	"  key create FILE\n"
-	"  status [--json]\n"
+	"  status [--json | --watch]\n"
 	"A subscriber receives only after its device JOINs (bpfcast-join) and while it\n"
 	"keeps its consent alive; --static skips that, on the operator's word.\n"
 	"With --manager, also:\n"
@@ -704,21 +706,17 @@ static void print_table(json_object *root)
 static int fetch_fleet(json_object **out, bool relays_only);
 static void print_fleet(json_object *root, bool relays_only);
 
-static int cmd_status(int argc, char **argv)
-{
-	static const struct option opts[] = { { "json", no_argument, NULL, 'j' }, {} };
-	json_object *root;
-	bool json = false;
-	int opt;
+static volatile sig_atomic_t watch_stop;
 
-	optind = 0;	/* 0: GNU getopt starts afresh, permuting options after operands */
-	while ((opt = getopt_long(argc, argv, "", opts, NULL)) != -1) {
-		if (opt != 'j')
-			return fail("usage: status [--json]");
-		json = true;
-	}
-	if (optind != argc)
-		return fail("usage: status [--json]");
+static void on_watch_signal(int sig)
+{
+	watch_stop = 1;
+}
+
+static int show_status(bool json)
+{
+	json_object *root;
+
 	if (manager_addr ? fetch_fleet(&root, false) : fetch_status(&root))
 		return 1;
 	if (json)
@@ -730,6 +728,49 @@ static int cmd_status(int argc, char **argv)
 		print_table(root);
 	json_object_put(root);
 	return 0;
+}
+
+/* Redraw every second until interrupted; a lost connection is retried, and said. */
+static int watch_status(void)
+{
+	signal(SIGINT, on_watch_signal);
+	signal(SIGTERM, on_watch_signal);
+	while (!watch_stop) {
+		time_t now = time(NULL);
+		char when[32];
+
+		if (sock >= 0)
+			msg_close(sock);
+		sock = -1;
+		strftime(when, sizeof(when), "%H:%M:%S", localtime(&now));
+		printf("\033[H\033[2J%s  %s  (Ctrl-C to stop)\n\n", manager_addr ? manager_addr :
+		       agent_path, when);
+		show_status(false);
+		fflush(stdout);
+		sleep(1);
+	}
+	return 0;
+}
+
+static int cmd_status(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "json", no_argument, NULL, 'j' },
+		{ "watch", no_argument, NULL, 'w' },
+		{}
+	};
+	bool json = false, watch = false;
+	int opt;
+
+	optind = 0;	/* 0: GNU getopt starts afresh, permuting options after operands */
+	while ((opt = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		if (opt == '?')
+			return fail("usage: status [--json | --watch]");
+		*(opt == 'j' ? &json : &watch) = true;
+	}
+	if (optind != argc || (json && watch))
+		return fail("usage: status [--json | --watch]");
+	return watch ? watch_status() : show_status(json);
 }
 
 static int cmd_thresholds(int argc, char **argv)
@@ -824,6 +865,59 @@ err:
 	return 1;
 }
 
+static int relay_devices(json_object *stream, const char *relay)
+{
+	json_object *subs;
+	int n = 0;
+	size_t i;
+
+	json_object_object_get_ex(stream, "subscribers", &subs);
+	for (i = 0; i < json_object_array_length(subs); i++)
+		n += !strcmp(jstr(json_object_array_get_idx(subs, i), "relay"), relay);
+	return n;
+}
+
+/* A stream's relay tree, indented: each peer under the relay that feeds it. */
+static void print_tree(json_object *stream, const char *relay, int depth)
+{
+	json_object *peers;
+	size_t i;
+
+	json_object_object_get_ex(stream, "peers", &peers);
+	printf("  %*s%s%-*s %4d devices\n", depth * 3, "", depth ? "└─ " : "",
+	       24 - depth * 3, relay, relay_devices(stream, relay));
+	if (depth > 8)
+		return;		/* a cycle would be a manager bug; do not loop on it */
+	for (i = 0; i < json_object_array_length(peers); i++) {
+		json_object *p = json_object_array_get_idx(peers, i);
+
+		if (!strcmp(jstr(p, "from"), relay))
+			print_tree(stream, jstr(p, "to"), depth + 1);
+	}
+}
+
+static void print_events(json_object *root, size_t last)
+{
+	json_object *events;
+	size_t i, n;
+
+	if (!json_object_object_get_ex(root, "events", &events))
+		return;
+	n = json_object_array_length(events);
+	if (!n)
+		return;
+	printf("\nrecent events:\n");
+	for (i = n > last ? n - last : 0; i < n; i++) {
+		json_object *e = json_object_array_get_idx(events, i);
+		time_t t = jget(e, "time_ms") / 1000;
+		char when[16];
+
+		strftime(when, sizeof(when), "%H:%M:%S", localtime(&t));
+		printf("  %s  %s%s%s\n", when, jstr(e, "stream"), *jstr(e, "stream") ? ": " : "",
+		       jstr(e, "text"));
+	}
+}
+
 static void print_fleet(json_object *root, bool relays_only)
 {
 	json_object *relays, *streams;
@@ -831,14 +925,15 @@ static void print_fleet(json_object *root, bool relays_only)
 
 	json_object_object_get_ex(root, "relays", &relays);
 	json_object_object_get_ex(root, "streams", &streams);
-	printf("%-20s %-10s %8s %12s\n", "RELAY", "CONNECTED", "STREAMS", "SUBSCRIBERS");
+	printf("%-20s %-10s %8s %12s %10s %12s\n", "RELAY", "CONNECTED", "STREAMS", "SUBSCRIBERS",
+	       "CAPACITY", "EGRESS_MBPS");
 	for (i = 0; i < json_object_array_length(relays); i++) {
 		json_object *r = json_object_array_get_idx(relays, i), *c;
 
 		json_object_object_get_ex(r, "connected", &c);
-		printf("%-20s %-10s %8" PRIu64 " %12" PRIu64 "\n", jstr(r, "id"),
-		       json_object_get_boolean(c) ? "yes" : "no", jget(r, "streams"),
-		       jget(r, "subscribers"));
+		printf("%-20s %-10s %8" PRIu64 " %12" PRIu64 " %10" PRIu64 " %12" PRIu64 "\n",
+		       jstr(r, "id"), json_object_get_boolean(c) ? "yes" : "no", jget(r, "streams"),
+		       jget(r, "subscribers"), jget(r, "max_subscribers"), jget(r, "egress_mbps"));
 	}
 	if (relays_only)
 		return;
@@ -846,10 +941,11 @@ static void print_fleet(json_object *root, bool relays_only)
 		json_object *s = json_object_array_get_idx(streams, i), *th, *list;
 
 		json_object_object_get_ex(s, "thresholds", &th);
-		printf("\nstream %s  ingest %s  origin %s  offload above %" PRIu64
+		printf("\nstream %s  ingest %s  origin %s  %" PRIu64 " Mbps  offload above %" PRIu64
 		       ", cease below %" PRIu64 ", hold %" PRIu64 " s\n", jstr(s, "name"),
-		       jstr(s, "ingest"), jstr(s, "origin"), jget(th, "offload_above"),
-		       jget(th, "cease_below"), jget(th, "hold"));
+		       jstr(s, "ingest"), jstr(s, "origin"), jget(s, "bitrate_mbps"),
+		       jget(th, "offload_above"), jget(th, "cease_below"), jget(th, "hold"));
+		print_tree(s, jstr(s, "origin"), 0);
 		json_object_object_get_ex(s, "peers", &list);
 		for (j = 0; j < json_object_array_length(list); j++) {
 			json_object *p = json_object_array_get_idx(list, j);
@@ -860,9 +956,11 @@ static void print_fleet(json_object *root, bool relays_only)
 		for (j = 0; j < json_object_array_length(list); j++) {
 			json_object *u = json_object_array_get_idx(list, j);
 
-			printf("  %-40s on %s\n", jstr(u, "addr"), jstr(u, "relay"));
+			printf("  %-40s on %-12s %s\n", jstr(u, "addr"), jstr(u, "relay"),
+			       jstr(u, "consent"));
 		}
 	}
+	print_events(root, 10);
 }
 
 static int cmd_relays(int argc, char **argv)
