@@ -50,7 +50,7 @@ msg = @printf '  %-8s %s\n' "$(1)" "$(2)";
 endif
 
 .DELETE_ON_ERROR:
-.PHONY: fuzz fuzz-run check-clang19 vmtest all test test-all test-unit test-bpf test-e2e install clean help vmlinux demo demo-run deps
+.PHONY: man deb fuzz fuzz-run check-clang19 vmtest all test test-all test-unit test-bpf test-e2e install clean help vmlinux demo demo-run deps
 
 all: $(BINS)
 
@@ -66,7 +66,9 @@ help:
 	@echo '  vmtest         BPF and end-to-end tests on the kernels in tools/vm/kernels (root)'
 	@echo '  check-clang19  build the BPF object with clang 19 and run the program tests (root)'
 	@echo '  fuzz           build the libFuzzer targets; fuzz-run runs each FUZZ_SECONDS (60)'
-	@echo '  install        install binaries, systemd unit and example config (PREFIX, DESTDIR)'
+	@echo '  man            build the man pages (scdoc) into $(OUTPUT)/man'
+	@echo '  install        binaries, man pages, systemd units, example configs (PREFIX, DESTDIR)'
+	@echo '  deb            the Debian package, built with dpkg-buildpackage into $(OUTPUT)/deb''
 	@echo '  vmlinux        regenerate vmlinux/$(ARCH)/vmlinux.h from the running kernel'
 	@echo '  clean          remove $(OUTPUT)/'
 	@echo 'Variables: V=1 verbose, WERROR=1 warnings are errors, CLANG, BPFTOOL, OUTPUT'
@@ -152,7 +154,7 @@ deps:
 test: deps
 	$(Q)$(MAKE) --no-print-directory test-all
 
-test-all: all $(UNIT_TESTS) $(OUTPUT)/tests/bpf_progs $(HELPERS)
+test-all: all $(UNIT_TESTS) $(OUTPUT)/tests/bpf_progs $(HELPERS) man
 	$(Q)tests/run $(OUTPUT)
 
 test-unit: $(UNIT_TESTS)
@@ -205,14 +207,36 @@ vmlinux:
 	$(call msg,GEN,$(VMLINUX))
 	$(Q)$(BPFTOOL) btf dump file /sys/kernel/btf/vmlinux format c > $(VMLINUX)
 
-install: all
+# Man pages from scdoc sources.
+MAN_SRCS  := $(wildcard man/*.scd)
+MAN_PAGES := $(patsubst man/%.scd,$(OUTPUT)/man/%,$(MAN_SRCS))
+
+$(OUTPUT)/man/%: man/%.scd
+	$(call msg,SCDOC,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)scdoc < $< > $@
+
+man: $(MAN_PAGES)
+
+# PREFIX for programs and man pages; units and configs go where Debian keeps them.
+SYSTEMDDIR ?= /lib/systemd/system
+SYSCONFDIR ?= /etc
+install: all man
 	install -d $(DESTDIR)$(PREFIX)/sbin $(DESTDIR)$(PREFIX)/bin \
-		$(DESTDIR)/lib/systemd/system $(DESTDIR)/etc/bpfcast
+		$(DESTDIR)$(PREFIX)/share/man/man1 $(DESTDIR)$(PREFIX)/share/man/man8 \
+		$(DESTDIR)$(PREFIX)/share/bpfcast $(DESTDIR)$(SYSTEMDDIR) \
+		$(DESTDIR)$(SYSCONFDIR)/bpfcast
 	install -m 0755 $(OUTPUT)/bpfcast-agent $(OUTPUT)/bpfcast-manager $(DESTDIR)$(PREFIX)/sbin/
 	install -m 0755 $(OUTPUT)/bpfcastctl $(OUTPUT)/bpfcast-join $(DESTDIR)$(PREFIX)/bin/
-	sed 's|@SBINDIR@|$(PREFIX)/sbin|' dist/bpfcast-agent.service > \
-		$(DESTDIR)/lib/systemd/system/bpfcast-agent.service
-	install -m 0644 dist/agent.conf.example $(DESTDIR)/etc/bpfcast/agent.conf.example
+	install -m 0755 tools/certs $(DESTDIR)$(PREFIX)/share/bpfcast/make-certs
+	install -m 0644 $(filter %.1,$(MAN_PAGES)) $(DESTDIR)$(PREFIX)/share/man/man1/
+	install -m 0644 $(filter %.8,$(MAN_PAGES)) $(DESTDIR)$(PREFIX)/share/man/man8/
+	for u in bpfcast-agent@.service bpfcast-manager.service; do \
+		sed 's|@SBINDIR@|$(PREFIX)/sbin|' dist/$$u > $(DESTDIR)$(SYSTEMDDIR)/$$u; \
+		chmod 0644 $(DESTDIR)$(SYSTEMDDIR)/$$u; \
+	done
+	install -m 0644 dist/agent.conf.example dist/manager.conf.example \
+		$(DESTDIR)$(SYSCONFDIR)/bpfcast/
 
 clean:
 	$(call msg,CLEAN,$(OUTPUT))

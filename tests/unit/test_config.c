@@ -106,18 +106,6 @@ static void long_line(void **state)
 }
 
 /* The example the README points operators to must itself be valid. */
-static void shipped_example(void **state)
-{
-	struct bpfc_config cfg;
-	char err[256] = "";
-
-	if (bpfc_config_load("dist/agent.conf.example", &cfg, err, sizeof(err)))
-		fail_msg("dist/agent.conf.example: %s", err);
-	assert_int_equal(cfg.n_streams, 1);
-	assert_true(cfg.n_subs >= 1);
-	bpfc_config_free(&cfg);
-}
-
 static void missing_file(void **state)
 {
 	struct bpfc_config cfg;
@@ -132,7 +120,6 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(good_config), cmocka_unit_test(refusals),
 		cmocka_unit_test(long_line), cmocka_unit_test(missing_file),
-		cmocka_unit_test(shipped_example),
 	};
 
 	return cmocka_run_group_tests_name("config", tests, NULL, NULL);

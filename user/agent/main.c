@@ -37,6 +37,7 @@ static const char usage[] =
 	"      --sample-ms N       counter sample interval, 10-60000 ms (default 100)\n"
 	"      --xdp-generic       use generic XDP even where the driver has native XDP\n"
 	"      --detach            remove everything attached and pinned, then exit\n"
+	"      --check             check the options and the config file, then exit\n"
 	"      --manager ADDR:PORT connect to bpfcast-manager and follow it\n"
 	"      --id RELAY_ID       this relay's id at the manager (with --manager)\n"
 	"      --ca FILE           the fleet's CA, which issued the manager's certificate\n"
@@ -64,7 +65,7 @@ enum {
 	OPT_PIN_DIR = 256, OPT_SOCKET, OPT_SAMPLE_MS, OPT_XDP_GENERIC, OPT_DETACH, OPT_MANAGER,
 	OPT_ID, OPT_MAX_SUBS, OPT_MAX_MBPS, OPT_DATA_ADDR, OPT_DENY, OPT_JOIN_PORT, OPT_JOIN_KEY,
 	OPT_JOIN_RATE, OPT_CONSENT_TTL, OPT_CA, OPT_CERT, OPT_KEY, OPT_INSECURE, OPT_HTTP,
-	OPT_MAX,
+	OPT_CHECK, OPT_MAX,
 };
 
 static const struct option options[] = {
@@ -90,6 +91,7 @@ static const struct option options[] = {
 	{ "key", required_argument, NULL, OPT_KEY },
 	{ "insecure", no_argument, NULL, OPT_INSECURE },
 	{ "http", required_argument, NULL, OPT_HTTP },
+	{ "check", no_argument, NULL, OPT_CHECK },
 	{ "verbose", no_argument, NULL, 'v' },
 	{ "help", no_argument, NULL, 'h' },
 	{}
@@ -226,7 +228,7 @@ static void default_data_addrs(struct agent *a)
 
 /* What options set besides struct agent, and which options the command line gave. */
 struct opts {
-	bool detach, sample_set;
+	bool detach, sample_set, check;
 	int verbose;
 	struct bpfc_denylist deny;
 	struct bpfc_tls_files tls;
@@ -266,6 +268,9 @@ static int apply_option(struct agent *a, struct opts *o, int opt, const char *ar
 		return 0;
 	case OPT_DETACH:
 		o->detach = true;
+		return 0;
+	case OPT_CHECK:
+		o->check = true;
 		return 0;
 	case OPT_MANAGER:
 		if (bpfc_parse_endpoint(arg, &ep)) {
@@ -369,7 +374,7 @@ static int apply_settings(struct agent *a, struct opts *o, const struct bpfc_con
 	for (i = 0; i < cfg->n_settings; i++) {
 		const struct bpfc_setting *st = &cfg->settings[i];
 
-		if (st->opt == 'c' || st->opt == OPT_DETACH || st->opt == 'h') {
+		if (st->opt == 'c' || st->opt == OPT_DETACH || st->opt == 'h' || st->opt == OPT_CHECK) {
 			pr_warn("%s: line %d: '%s' belongs on the command line\n", a->config_path,
 				st->line, st->name);
 			return 1;
@@ -433,7 +438,8 @@ int main(int argc, char **argv)
 		if (apply_settings(a, &o, &cfg))
 			return 1;
 		bpfc_log_init("bpfcast-agent", LOG_LVL_INFO + o.verbose);
-		for (i = 0; i < cfg.n_ifaces; i++)
+		/* A check is about the file, not this host's interfaces. */
+		for (i = 0; i < cfg.n_ifaces && !o.check; i++)
 			if (add_iface(a, cfg.ifaces[i]))
 				return 1;
 		if (cfg.sample_ms && !o.sample_set)
@@ -472,6 +478,10 @@ int main(int argc, char **argv)
 	} else if (o.tls.ca || o.tls.cert || o.tls.key || o.tls.insecure) {
 		pr_warn("--ca, --cert, --key and --insecure are for --manager\n");
 		return 1;
+	}
+	if (o.check) {
+		printf("%s: ok\n", a->config_path ? a->config_path : "options");
+		return 0;
 	}
 	if (!a->n_ifaces) {
 		pr_warn("no interface: give one with -i IFACE or 'interface' in the config\n");

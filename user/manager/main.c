@@ -1864,6 +1864,7 @@ static const char usage[] =
 	"                      steers the fleet\n"
 	"  --http ADDR:PORT    serve the dashboard (/), /api/status (JSON, the schema of\n"
 	"                      'bpfcastctl status --json') and /metrics (Prometheus)\n"
+	"  --check             check the options and the config file, then exit\n"
 	"  -v, --verbose       more messages\n"
 	"  -h, --help          this text\n";
 
@@ -1873,13 +1874,15 @@ static const struct option options[] = {
 	{ "help", no_argument, NULL, 'h' }, { "deny", required_argument, NULL, 'D' },
 	{ "join-key", required_argument, NULL, 'K' }, { "ca", required_argument, NULL, 'A' },
 	{ "cert", required_argument, NULL, 'C' }, { "key", required_argument, NULL, 'k' },
-	{ "insecure", no_argument, NULL, 'I' }, { "http", required_argument, NULL, 'H' }, {}
+	{ "insecure", no_argument, NULL, 'I' }, { "http", required_argument, NULL, 'H' },
+	{ "check", no_argument, NULL, 'T' }, {}
 };
 
 struct opts {
 	const char *config, *listen, *db, *http;
 	struct bpfc_tls_files tls;
 	int verbose;
+	bool check;
 	bool given[128];		/* by option letter: the command line said it */
 };
 
@@ -1903,6 +1906,7 @@ static int apply_option(struct opts *o, int opt, const char *arg)
 	case 'k': o->tls.key = arg; return 0;
 	case 'I': o->tls.insecure = true; return 0;
 	case 'H': o->http = arg; return 0;
+	case 'T': o->check = true; return 0;
 	case 'D':
 		if (bpfc_denylist_add(&deny, arg, "--deny")) {
 			pr_warn("--deny '%s': want ADDR or ADDR/PLEN\n", arg);
@@ -1936,7 +1940,7 @@ static int apply_config(struct opts *o)
 	for (i = 0; i < cfg.n_settings; i++) {
 		const struct bpfc_setting *st = &cfg.settings[i];
 
-		if (st->opt == 'c' || st->opt == 'h') {
+		if (st->opt == 'c' || st->opt == 'h' || st->opt == 'T') {
 			pr_warn("%s: line %d: '%s' belongs on the command line\n", o->config,
 				st->line, st->name);
 			return 1;
@@ -1999,6 +2003,10 @@ int main(int argc, char **argv)
 			pr_warn("TLS: %s\n", err);
 			return 1;
 		}
+	}
+	if (o.check) {
+		printf("%s: ok\n", o.config ? o.config : "options");
+		return 0;
 	}
 	for (i = 0; i < MAX_CONNS; i++)
 		conns[i].fd = -1;
