@@ -50,7 +50,7 @@ msg = @printf '  %-8s %s\n' "$(1)" "$(2)";
 endif
 
 .DELETE_ON_ERROR:
-.PHONY: man deb fuzz fuzz-run check-clang19 vmtest all test test-all test-unit test-bpf test-e2e install clean help vmlinux demo demo-run deps
+.PHONY: man deb deb-check fuzz fuzz-run check-clang19 vmtest all test test-all test-unit test-bpf test-e2e install clean help vmlinux demo demo-run deps
 
 all: $(BINS)
 
@@ -237,6 +237,15 @@ install: all man
 	done
 	install -m 0644 dist/agent.conf.example dist/manager.conf.example \
 		$(DESTDIR)$(SYSCONFDIR)/bpfcast/
+
+# The Debian package; deb-check also installs it here, checks it and removes it.
+deb: deps
+	$(Q)tools/deps package
+	$(Q)tools/deb $(OUTPUT)
+
+deb-check: deps
+	$(Q)tools/deps package
+	$(Q)tools/deb $(OUTPUT) --check
 
 clean:
 	$(call msg,CLEAN,$(OUTPUT))
