@@ -60,8 +60,8 @@ static void stream_family(struct agent *a, struct bpfc_buf *b, const char *name,
 
 #define S_FIELD(f) offsetof(struct bpfc_stream_stats, f)
 #define ST_FN(fn, expr) static __u64 fn(const struct agent_stream *s) { return (expr); }
-ST_FN(v_rx_bps, s->rate.bps)
-ST_FN(v_tx_bps, s->rate.tx_bps)
+ST_FN(v_rx_bytes_ps, s->rate.bps / 8)
+ST_FN(v_tx_bytes_ps, s->rate.tx_bps / 8)
 ST_FN(v_joins, s->joins)
 ST_FN(v_challenges, s->challenges)
 ST_FN(v_refused, s->join_refused)
@@ -86,10 +86,10 @@ static void stream_metrics(struct agent *a, struct bpfc_buf *b, struct bpfc_stre
 		      "Bytes of copies of a stream sent.", st, S_FIELD(tx_bytes), NULL);
 	stream_family(a, b, "bpfcast_stream_tx_errors_total", "counter",
 		      "Copies that could not be delivered.", st, S_FIELD(tx_errors), NULL);
-	stream_family(a, b, "bpfcast_stream_rx_bits_per_second", "gauge",
-		      "A stream's input bitrate over the last second.", st, 0, v_rx_bps);
-	stream_family(a, b, "bpfcast_stream_tx_bits_per_second", "gauge",
-		      "A stream's output bitrate over the last second.", st, 0, v_tx_bps);
+	stream_family(a, b, "bpfcast_stream_rx_bytes_per_second", "gauge",
+		      "A stream's input rate over the last second.", st, 0, v_rx_bytes_ps);
+	stream_family(a, b, "bpfcast_stream_tx_bytes_per_second", "gauge",
+		      "A stream's output rate over the last second.", st, 0, v_tx_bytes_ps);
 	stream_family(a, b, "bpfcast_stream_joins_total", "counter",
 		      "Devices that completed the JOIN handshake.", st, 0, v_joins);
 	stream_family(a, b, "bpfcast_stream_challenges_total", "counter",

@@ -1686,22 +1686,22 @@ static void metrics_streams(struct bpfc_buf *b)
 {
 	int s, r, i;
 
-	METRIC(b, "bpfcast_stream_bitrate_bits_per_second", "gauge",
-	       "A stream's bitrate at its origin relay.");
+	METRIC(b, "bpfcast_stream_ingest_bytes_per_second", "gauge",
+	       "A stream's rate at its origin relay.");
 	for (s = 0; s < MAX_STREAMS; s++)
 		if (streams[s].used)
-			bpfc_buf_printf(b, "bpfcast_stream_bitrate_bits_per_second{stream=\"%s\"} %llu\n",
+			bpfc_buf_printf(b, "bpfcast_stream_ingest_bytes_per_second{stream=\"%s\"} %llu\n",
 					streams[s].rec.spec.name,
-					(unsigned long long)streams[s].rx_bps);
-	METRIC(b, "bpfcast_stream_egress_bits_per_second", "gauge",
+					(unsigned long long)streams[s].rx_bps / 8);
+	METRIC(b, "bpfcast_stream_egress_bytes_per_second", "gauge",
 	       "What a relay sends of a stream, devices and peers together.");
 	for (s = 0; s < MAX_STREAMS; s++)
 		for (r = 0; streams[s].used && r < POL_MAX_RELAYS; r++)
 			if (streams[s].pol.feeder[r] != POL_NONE)
-				bpfc_buf_printf(b, "bpfcast_stream_egress_bits_per_second{stream=\"%s\","
+				bpfc_buf_printf(b, "bpfcast_stream_egress_bytes_per_second{stream=\"%s\","
 						"relay=\"%s\"} %llu\n", streams[s].rec.spec.name,
 						relays[r].id,
-						(unsigned long long)streams[s].tx_bps[r]);
+						(unsigned long long)streams[s].tx_bps[r] / 8);
 	METRIC(b, "bpfcast_stream_devices", "gauge", "Devices of a stream on each relay of its tree.");
 	for (s = 0; s < MAX_STREAMS; s++)
 		for (r = 0; streams[s].used && r < POL_MAX_RELAYS; r++)
