@@ -138,44 +138,7 @@ for p in "$J1" "$J2" "$S1" "$R1"; do wait "$p"; done
 # first video PES that starts with an MPEG-2 sequence header), and one that
 # leaves mid-stream up to its last whole picture: each capture is checked
 # between the two. The continuity check covers every packet received.
-python3 - "$_tmp/s1.ts" "$_tmp/j1.ts" "$_tmp/j2.ts" >"$_tmp/cc.txt" <<'EOF'
-import sys
-def pid_of(p):
-    return ((p[1] & 0x1f) << 8) | p[2]
-def decodable(data):
-    first = video = None
-    for i in range(0, len(data) - 187, 188):
-        p = data[i:i + 188]
-        afc = (p[3] >> 4) & 3
-        start = 4 + (1 + p[4] if afc & 2 else 0)
-        if p[1] & 0x40 and afc & 1 and b"\0\0\1\xb3" in p[start:]:
-            first, video = i, pid_of(p)
-            break
-    if first is None:
-        return b""
-    last = first
-    for i in range(first, len(data) - 187, 188):
-        if pid_of(data[i:i + 188]) == video and data[i + 1] & 0x40:
-            last = i
-    return data[first:last]
-for path in sys.argv[1:]:
-    data = open(path, "rb").read()
-    open(path + ".ra", "wb").write(decodable(data))
-    last, errs, pkts = {}, 0, 0
-    for i in range(0, len(data) - 187, 188):
-        p = data[i:i + 188]
-        pkts += 1
-        if p[0] != 0x47:
-            errs += 1
-            continue
-        pid, afc, cc = ((p[1] & 0x1f) << 8) | p[2], (p[3] >> 4) & 3, p[3] & 15
-        if pid == 0x1fff or not afc & 1:
-            continue
-        if pid in last and cc != (last[pid] + 1) % 16:
-            errs += 1
-        last[pid] = cc
-    print(path.rsplit("/", 1)[1], pkts, errs, len(data) % 188)
-EOF
+python3 tests/helpers/tscheck.py "$_tmp/s1.ts" "$_tmp/j1.ts" "$_tmp/j2.ts" >"$_tmp/cc.txt"
 while read -r name pkts errs rest; do
 	out=$(ffmpeg -hide_banner -v error -nostdin -i "$_tmp/$name.ra" -f null - 2>&1)
 	[ "$pkts" -gt 20000 ] && [ "$errs" = 0 ] && [ "$rest" = 0 ] && [ -z "$out" ] &&
