@@ -39,12 +39,21 @@ static const char usage[] =
 	"  --keepalive-ms N     between keepalives (default 5000; 0: none, consent lapses)\n"
 	"  --duration SECONDS   leave after this long (default: until a signal)\n"
 	"  --count N            leave after N media packets\n"
-	"  --stats              print a JSON line of what arrived on exit (stderr)\n"
+	"  --stats              print a JSON line of what arrived on exit (stderr);\n"
+	"                       duplicates from a move between relays are dropped and counted\n"
 	"  -v, --verbose        say what happens (stderr)\n"
 	"  -h, --help           this text\n";
 
 #define ANSWER_TIMEOUT_MS	1000
 #define JOIN_TRIES		5
+/*
+ * While the manager moves a device (make-before-break), both relays send it
+ * the same datagrams for a moment. MPEG-TS has no sequence numbers a player
+ * could drop them by, so the device does: an identical datagram seen in the
+ * last DEDUP_WINDOW datagrams and DEDUP_MS is a duplicate.
+ */
+#define DEDUP_WINDOW		256
+#define DEDUP_MS		1000
 
 struct device {
 	int fd;
@@ -57,7 +66,11 @@ struct device {
 	__u32 seq;
 	bool verbose;
 	bool to_stdout;
-	__u64 packets, bytes, start_ms, joined_ms, first_ms, last_ms;
+	__u64 packets, bytes, duplicates, start_ms, joined_ms, first_ms, last_ms;
+	struct {
+		__u64 hash, ms;
+	} recent[DEDUP_WINDOW];
+	unsigned int recent_next;
 };
 
 static volatile sig_atomic_t stop;
@@ -131,11 +144,40 @@ static void set_port(struct sockaddr_storage *ss, __u16 port)
 		((struct sockaddr_in6 *)ss)->sin6_port = htons(port);
 }
 
+static __u64 fnv1a(const void *buf, size_t len)
+{
+	const unsigned char *p = buf;
+	__u64 h = 0xcbf29ce484222325ULL;
+
+	while (len--)
+		h = (h ^ *p++) * 0x100000001b3ULL;
+	return h;
+}
+
+/* Seen the same bytes within the window? Remembers them either way. */
+static bool duplicate(struct device *d, const char *buf, size_t n, __u64 t)
+{
+	__u64 h = fnv1a(buf, n) ^ n;
+	unsigned int i;
+
+	for (i = 0; i < DEDUP_WINDOW; i++)
+		if (d->recent[i].hash == h && d->recent[i].ms && t - d->recent[i].ms <= DEDUP_MS)
+			return true;
+	d->recent[d->recent_next].hash = h;
+	d->recent[d->recent_next].ms = t;
+	d->recent_next = (d->recent_next + 1) % DEDUP_WINDOW;
+	return false;
+}
+
 static void on_media(struct device *d, const char *buf, ssize_t n,
 		     const struct sockaddr_storage *from)
 {
 	__u64 t = now_ms();
 
+	if (duplicate(d, buf, n, t)) {
+		d->duplicates++;
+		return;
+	}
 	if (!d->packets)
 		d->first_ms = t;
 	d->last_ms = t;
@@ -401,8 +443,9 @@ int main(int argc, char **argv)
 	}
 	if (stats)
 		fprintf(stderr, "{\"joined\":%s,\"packets\":%" PRIu64 ",\"bytes\":%" PRIu64
-			",\"joined_ms\":%" PRIu64 ",\"first_ms\":%" PRIu64 ",\"last_ms\":%" PRIu64
-			"}\n", err ? "false" : "true", (uint64_t)d.packets, (uint64_t)d.bytes,
+			",\"duplicates\":%" PRIu64 ",\"joined_ms\":%" PRIu64 ",\"first_ms\":%" PRIu64
+			",\"last_ms\":%" PRIu64 "}\n", err ? "false" : "true", (uint64_t)d.packets,
+			(uint64_t)d.bytes, (uint64_t)d.duplicates,
 			(uint64_t)(d.joined_ms ? d.joined_ms - d.start_ms : 0),
 			(uint64_t)(d.first_ms ? d.first_ms - d.start_ms : 0),
 			(uint64_t)(d.last_ms ? d.last_ms - d.start_ms : 0));
