@@ -883,9 +883,11 @@ static void print_tree(json_object *stream, const char *relay, int depth)
 	json_object *peers;
 	size_t i;
 
+	int used = depth * 3 + (depth ? 3 : 0) + (int)strlen(relay);	/* columns, not bytes */
+
 	json_object_object_get_ex(stream, "peers", &peers);
-	printf("  %*s%s%-*s %4d devices\n", depth * 3, "", depth ? "└─ " : "",
-	       24 - depth * 3, relay, relay_devices(stream, relay));
+	printf("  %*s%s%s%*s %4d devices\n", depth * 3, "", depth ? "└─ " : "", relay,
+	       used < 28 ? 28 - used : 0, "", relay_devices(stream, relay));
 	if (depth > 8)
 		return;		/* a cycle would be a manager bug; do not loop on it */
 	for (i = 0; i < json_object_array_length(peers); i++) {
