@@ -50,7 +50,7 @@ msg = @printf '  %-8s %s\n' "$(1)" "$(2)";
 endif
 
 .DELETE_ON_ERROR:
-.PHONY: man deb deb-check fuzz fuzz-run check-clang19 vmtest all test test-all test-unit test-bpf test-e2e install clean help vmlinux demo demo-run deps
+.PHONY: bench man deb deb-check fuzz fuzz-run check-clang19 vmtest all test test-all test-unit test-bpf test-e2e install clean help vmlinux demo demo-run deps
 
 all: $(BINS)
 
@@ -68,7 +68,8 @@ help:
 	@echo '  fuzz           build the libFuzzer targets; fuzz-run runs each FUZZ_SECONDS (60)'
 	@echo '  man            build the man pages (scdoc) into $(OUTPUT)/man'
 	@echo '  install        binaries, man pages, systemd units, example configs (PREFIX, DESTDIR)'
-	@echo '  deb            the Debian package, built with dpkg-buildpackage into $(OUTPUT)/deb''
+	@echo '  deb            the Debian package, built with dpkg-buildpackage into $(OUTPUT)/deb'
+	@echo '  bench          fan-out benchmark against GStreamer and a batched relay (root; QUICK=1)''
 	@echo '  vmlinux        regenerate vmlinux/$(ARCH)/vmlinux.h from the running kernel'
 	@echo '  clean          remove $(OUTPUT)/'
 	@echo 'Variables: V=1 verbose, WERROR=1 warnings are errors, CLANG, BPFTOOL, OUTPUT'
@@ -246,6 +247,25 @@ deb: deps
 deb-check: deps
 	$(Q)tools/deps package
 	$(Q)tools/deb $(OUTPUT) --check
+
+# The fan-out benchmark (root): make bench, or make bench QUICK=1 for a smoke run.
+BENCH_TOOLS := $(OUTPUT)/bench/benchgen $(OUTPUT)/bench/mmsg_relay $(OUTPUT)/bench/cpuspin
+
+$(OUTPUT)/bench/%: tools/bench/%.c tests/helpers/payload.h
+	$(call msg,BENCH,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(CFLAGS) $< -o $@
+
+$(OUTPUT)/bench/sink.bpf.o: tools/bench/sink.bpf.c
+	$(call msg,BPF,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CLANG) -g -O2 -target bpf -Wall $(if $(WERROR),-Werror) \
+		-I/usr/include/$(shell $(CC) -dumpmachine) -c $< -o $@
+
+bench: deps
+	$(Q)tools/deps bench
+	$(Q)$(MAKE) --no-print-directory all $(HELPERS) $(BENCH_TOOLS) $(OUTPUT)/bench/sink.bpf.o
+	$(Q)QUICK=$(QUICK) tools/bench/run $(OUTPUT)
 
 clean:
 	$(call msg,CLEAN,$(OUTPUT))
