@@ -29,6 +29,7 @@ require_root() {
 
 cleanup() {
 	local p d n
+	[ "$BASHPID" = "$$" ] || return 0	# a subshell's exit is not the test's
 	for p in "${_pids[@]}"; do kill -9 "$p" 2>/dev/null; done
 	for p in "${_pids[@]}"; do wait "$p" 2>/dev/null; done
 	for d in "${_pin_dirs[@]}"; do

@@ -26,6 +26,17 @@ bp, mm, gs = cpu("bpfcast", 64), cpu("mmsg", 64), cpu("gstreamer", 64)
 if bp and mm and gs:
     print(f"\nCPU per copy at N=64, 1316 B: bpfcast/mmsg = {bp / mm:.2f}, bpfcast/gstreamer = {bp / gs:.2f}")
 
+lat = os.path.join(out, "latency.csv")
+if os.path.exists(lat):
+    lrows = list(csv.DictReader(open(lat)))
+    if lrows:
+        print(f"\n{'relay':<10} {'size':>5} {'N':>4} {'latency p50/p99 us':>20} {'skew p50/p99 us':>18}")
+        for r in lrows:
+            print(f"{r['relay']:<10} {r['size']:>5} {r['n']:>4} "
+                  f"{r['latency_us_p50'] + ' / ' + r['latency_us_p99']:>20} "
+                  f"{r['skew_us_p50'] + ' / ' + r['skew_us_p99']:>18}")
+        json.dump(lrows, open(os.path.join(out, "latency.json"), "w"), indent=1)
+
 if shutil.which("gnuplot"):
     for size in sorted({r["size"] for r in rows}):
         dat = os.path.join(out, f"delivered-{size}.dat")
