@@ -411,6 +411,8 @@ int main(int argc, char **argv)
 	char errbuf[256];
 
 	bpfc_log_init("bpfcast-agent", LOG_LVL_INFO);
+	/* OpenSSL writes with write(): a manager gone mid-write must not kill us. */
+	signal(SIGPIPE, SIG_IGN);
 	while ((opt = getopt_long(argc, argv, "i:c:vh", options, NULL)) != -1) {
 		if (opt == 'h') {
 			fputs(usage, stdout);

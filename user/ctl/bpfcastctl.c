@@ -1008,6 +1008,7 @@ int main(int argc, char **argv)
 	size_t i;
 	int opt;
 
+	signal(SIGPIPE, SIG_IGN);	/* a closed TLS connection is an error, not a signal */
 	/* Global options stop at the command word. */
 	while ((opt = getopt_long(argc, argv, "+h", opts, NULL)) != -1) {
 		switch (opt) {

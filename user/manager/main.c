@@ -1968,6 +1968,8 @@ int main(int argc, char **argv)
 	sigset_t set;
 
 	bpfc_log_init("bpfcast-manager", LOG_LVL_INFO);
+	/* OpenSSL writes with write(): a peer gone mid-write must not kill us. */
+	signal(SIGPIPE, SIG_IGN);
 	bpfc_denylist_defaults(&deny);
 	while ((opt = getopt_long(argc, argv, "c:vh", options, NULL)) != -1) {
 		if (opt == 'h') {
