@@ -57,6 +57,23 @@ veth() {
 	ip -n "$3" link set "$4" up
 }
 
+# lan NS: a namespace holding bridge br0, the LAN that attach puts hosts on.
+lan() {
+	LAN=$1
+	netns "$LAN"
+	ip -n "$LAN" link add br0 type bridge
+	ip -n "$LAN" link set br0 up
+}
+
+# attach NS DEV ADDR/PLEN...: a host on the LAN (veth DEV, its peer DEV-br on br0).
+attach() {
+	local ns=$1 dev=$2
+	shift 2
+	veth "$ns" "$dev" "$LAN" "$dev-br"
+	ip -n "$LAN" link set "$dev-br" master br0
+	addr "$ns" "$dev" "$@"
+}
+
 # addr NS DEV ADDR/PLEN...
 addr() {
 	local ns=$1 dev=$2 a

@@ -19,16 +19,8 @@ JOIN=$BUILD/bpfcast-join
 TTL=3
 
 set -e
-for n in $LAN $MGR $SRC $DEVNS $P-ra $P-rb; do netns $n; done
-ip -n $LAN link add br0 type bridge
-ip -n $LAN link set br0 up
-attach() { # NS DEV ADDR...: a host on the LAN bridge
-	local ns=$1 dev=$2
-	shift 2
-	veth "$ns" "$dev" $LAN "$dev-br"
-	ip -n $LAN link set "$dev-br" master br0
-	addr "$ns" "$dev" "$@"
-}
+lan $LAN
+for n in $MGR $SRC $DEVNS $P-ra $P-rb; do netns $n; done
 attach $SRC $P-s0 198.18.62.1/24
 attach $MGR $P-m0 198.18.62.2/24
 attach $P-ra $P-a0 198.18.62.11/24

@@ -22,16 +22,8 @@ MANAGER=$BUILD/bpfcast-manager
 JOIN=$BUILD/bpfcast-join
 
 set -e
-for n in $LAN $MGR $SRC $DEVNS $P-ra $P-rb; do netns $n; done
-ip -n $LAN link add br0 type bridge
-ip -n $LAN link set br0 up
-attach() { # NS DEV ADDR...
-	local ns=$1 dev=$2
-	shift 2
-	veth "$ns" "$dev" $LAN "$dev-br"
-	ip -n $LAN link set "$dev-br" master br0
-	addr "$ns" "$dev" "$@"
-}
+lan $LAN
+for n in $MGR $SRC $DEVNS $P-ra $P-rb; do netns $n; done
 attach $SRC $P-s0 198.18.66.1/24
 attach $MGR $P-m0 198.18.66.2/24
 attach $P-ra $P-a0 198.18.66.11/24

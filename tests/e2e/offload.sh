@@ -18,14 +18,8 @@ RATE=${OFFLOAD_RATE:-400}
 MANAGER=$BUILD/bpfcast-manager
 
 set -e
-for n in $LAN $SRC $MGR $SINK $P-ra $P-rb $P-rc $P-rd; do netns $n; done
-ip -n $LAN link add br0 type bridge
-ip -n $LAN link set br0 up
-attach() { # NS DEV ADDR: a host on the LAN bridge
-	veth "$1" "$2" $LAN "$2-br"
-	ip -n $LAN link set "$2-br" master br0
-	addr "$1" "$2" "$3"
-}
+lan $LAN
+for n in $SRC $MGR $SINK $P-ra $P-rb $P-rc $P-rd; do netns $n; done
 attach $SRC $P-s0 198.18.60.1/24
 attach $MGR $P-m0 198.18.60.2/24
 attach $P-ra $P-a0 198.18.60.11/24
