@@ -6,10 +6,14 @@
  *                        source, counts, drops what must not pass, samples.
  *   bpfcast_tc_fanout    copies each stream packet once per subscriber,
  *                        rewriting L2/L3/L4 for that subscriber.
+ *   bpfcast_xdp_copy     the XDP fan-out: a DEVMAP program that rewrites
+ *                        each broadcast copy for its subscriber.
+ *   bpfcast_xmit_result  sees every XDP transmit; drops mean congestion.
  */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_endian.h>
+#include <bpf/bpf_tracing.h>
 #include "bpfcast/maps.h"
 #include "parsing.h"
 #include "csum.h"
@@ -159,6 +163,84 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } bpfc_events SEC(".maps");
 
+/* Stream id -> how its copies are made. Written by the agent. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, BPFC_MAX_STREAMS);
+	__type(key, __u32);
+	__type(value, struct bpfc_path);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} bpfc_path SEC(".maps");
+
+/* XDP fan-out: slot -> the subscribers, in the order of the slot's DEVMAP. Agent-written. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY_OF_MAPS);
+	__uint(max_entries, 2 * BPFC_MAX_STREAMS);
+	__type(key, __u32);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+	__array(values, struct bpfc_fanout_list);
+} bpfc_xdp_lists SEC(".maps");
+
+/* One entry per copy: the egress device and bpfcast_xdp_copy. Sized per list. */
+struct bpfc_xdp_port_list {
+	__uint(type, BPF_MAP_TYPE_DEVMAP);
+	__uint(max_entries, 1);
+	__uint(key_size, sizeof(__u32));
+	__uint(value_size, sizeof(struct bpf_devmap_val));
+};
+
+/* XDP fan-out: slot -> its DEVMAP. Written by the agent. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY_OF_MAPS);
+	__uint(max_entries, 2 * BPFC_MAX_STREAMS);
+	__type(key, __u32);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+	__array(values, struct bpfc_xdp_port_list);
+} bpfc_xdp_ports SEC(".maps");
+
+/* Slot -> the generation it holds; a copy of another generation is stale. Agent-written. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 2 * BPFC_MAX_STREAMS);
+	__type(key, __u32);
+	__type(value, __u32);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} bpfc_xdp_slot_gen SEC(".maps");
+
+/* Per CPU: the copy cursor of bpfcast_xdp_copy. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct bpfc_xdp_cursor);
+} bpfc_xdp_cursor SEC(".maps");
+
+/* Per CPU: the ingest packet number written into XDP metadata. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u32);
+} bpfc_xdp_seq SEC(".maps");
+
+/* Egress ifindex -> XDP transmit results. Written by bpfcast_xmit_result. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 1024);
+	__type(key, __u32);
+	__type(value, struct bpfc_egress);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} bpfc_egress SEC(".maps");
+
+/* Per CPU: shed input while egress is overflowing. Written on egress drops. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct bpfc_congestion);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} bpfc_congestion SEC(".maps");
+
 /*
  * Per-CPU scratch for one copy's headers: the copy loop's stack frame and the
  * program's must fit in 512 bytes together. Nothing here outlives one copy, so
@@ -212,7 +294,87 @@ static __always_inline bool addr_equal(const union bpfc_addr *a, const union bpf
 		 (a->v6[3] ^ b->v6[3]));
 }
 
+/* ---- Congestion --------------------------------------------------------- */
+
+/*
+ * An egress queue that overflows wastes every copy made for it, and under
+ * overload the copies starve the transmit side. So after a drop, ingest sheds
+ * whole input packets for shed_us on that CPU: fewer packets, each delivered.
+ */
+static __always_inline void congestion_mark(__u64 now)
+{
+	struct bpfc_congestion *cg;
+	struct bpfc_settings *cfg;
+	__u32 zero = 0;
+
+	cfg = bpf_map_lookup_elem(&bpfc_settings, &zero);
+	cg = bpf_map_lookup_elem(&bpfc_congestion, &zero);
+	if (!cfg || !cfg->shed_us || !cg)
+		return;
+	if (now >= cg->until_ns)
+		cg->episodes++;
+	cg->until_ns = now + cfg->shed_us * 1000ULL;
+}
+
+static __always_inline bool congested(__u64 now)
+{
+	__u32 zero = 0;
+	struct bpfc_congestion *cg = bpf_map_lookup_elem(&bpfc_congestion, &zero);
+
+	return cg && now < cg->until_ns;
+}
+
 /* ---- XDP ingest --------------------------------------------------------- */
+
+/*
+ * Hand the packet to the XDP fan-out if its stream uses it: metadata for the
+ * copies, then one broadcast redirect. XDP_PASS leaves it to the TC path, which
+ * handles what this path does not (VLAN tags, IP options, extension headers).
+ */
+static __always_inline int xdp_fanout(struct xdp_md *ctx, const struct bpfc_stream *s,
+				      const struct pkt *p, __u64 now)
+{
+	__u32 l3_len = p->family == BPFC_AF_INET ? sizeof(struct iphdr) : sizeof(struct ipv6hdr);
+	struct bpfc_xdp_meta *meta;
+	struct bpfc_path *path;
+	struct bpfc_egress *eg;
+	__u32 slot, zero = 0, *seq;
+	void *ports;
+	__s64 sum;
+
+	path = bpf_map_lookup_elem(&bpfc_path, &s->id);
+	if (!path || path->kind != BPFC_PATH_XDP)
+		return XDP_PASS;
+	if (p->l3_off != ETH_HLEN || p->l3_len != l3_len || p->udp_len < sizeof(struct udphdr))
+		return XDP_PASS;
+	eg = bpf_map_lookup_elem(&bpfc_egress, &path->egress_ifindex);
+	if (eg && eg->flags & BPFC_EGRESS_F_NO_XDP_TX)
+		return XDP_PASS;
+	slot = bpfc_xdp_slot(s->id, path->gen);
+	ports = bpf_map_lookup_elem(&bpfc_xdp_ports, &slot);
+	seq = bpf_map_lookup_elem(&bpfc_xdp_seq, &zero);
+	if (!ports || !seq)
+		return XDP_PASS;
+	/* The sender's checksum may be partial (offloaded): sum the payload once here. */
+	sum = xdp_payload_sum(ctx, ETH_HLEN + l3_len + sizeof(struct udphdr),
+			      p->udp_len - sizeof(struct udphdr));
+	if (sum < 0)
+		return XDP_PASS;
+	if (bpf_xdp_adjust_meta(ctx, -(int)sizeof(*meta)))
+		return XDP_PASS;
+	meta = (void *)(long)ctx->data_meta;
+	if ((void *)(meta + 1) > (void *)(long)ctx->data)
+		return XDP_PASS;
+	meta->now_ns = now;
+	meta->seq = ++*seq;
+	meta->stream_id = s->id;
+	meta->gen = path->gen;
+	meta->payload_sum = (__u32)sum;
+	meta->egress_port = s->egress_port;
+	meta->pad = 0;
+	meta->pad2 = 0;
+	return bpf_redirect_map(ports, 0, BPF_F_BROADCAST);
+}
 
 static __always_inline void count_parse_error(struct bpfc_global_stats *gs, enum parse_rc rc)
 {
@@ -285,6 +447,7 @@ static __always_inline void stream_stats_total(__u32 id, struct bpfc_stream_stat
 		t->drop_fragment += s->drop_fragment;
 		t->drop_ttl += s->drop_ttl;
 		t->drop_unsupported += s->drop_unsupported;
+		t->drop_congested += s->drop_congested;
 	}
 }
 
@@ -369,6 +532,7 @@ int bpfcast_xdp_ingest(struct xdp_md *ctx)
 	enum stream_verdict v;
 	struct pkt p = {};
 	enum parse_rc rc;
+	__u64 now;
 
 	if (!gs)
 		return XDP_PASS;
@@ -403,12 +567,16 @@ int bpfcast_xdp_ingest(struct xdp_md *ctx)
 		ss->drop_no_subscribers++;
 		return XDP_DROP;
 	}
+	now = bpf_ktime_get_ns();
+	note_source(s->id, st, &p);
+	maybe_sample(s->id, st, now);
+	if (congested(now)) {
+		ss->drop_congested++;
+		return XDP_DROP;
+	}
 	ss->rx_packets++;
 	ss->rx_bytes += data_end - data;
-
-	note_source(s->id, st, &p);
-	maybe_sample(s->id, st, bpf_ktime_get_ns());
-	return XDP_PASS;
+	return xdp_fanout(ctx, s, &p, now);
 }
 
 /* ---- TC fan-out --------------------------------------------------------- */
@@ -449,13 +617,13 @@ static __always_inline __u32 addr_len(__u8 family)
 	return family == BPFC_AF_INET ? 4 : 16;
 }
 
-static __always_inline void sub_error(struct fanout_ctx *c, const struct bpfc_sub *ent,
-				      struct bpfc_sub_stats *subst, __u32 type, __u32 info)
+static __always_inline void sub_error(struct bpfc_stream_stats *ss, __u32 stream_id,
+				      const struct bpfc_sub *ent, __u32 type, __u32 info)
 {
 	struct bpfc_event *ev;
 	__u64 now, *last;
 
-	c->ss->tx_errors++;
+	ss->tx_errors++;
 	last = bpf_map_lookup_elem(&bpfc_sub_evt, &ent->id);
 	if (!last)
 		return;
@@ -463,7 +631,7 @@ static __always_inline void sub_error(struct fanout_ctx *c, const struct bpfc_su
 	if (now - *last < BPFC_EVENT_GAP_NS)
 		return;
 	*last = now;
-	ev = event_reserve(type, c->stream_id);
+	ev = event_reserve(type, stream_id);
 	if (!ev)
 		return;
 	ev->sub_id = ent->id;
@@ -473,8 +641,9 @@ static __always_inline void sub_error(struct fanout_ctx *c, const struct bpfc_su
 	bpf_ringbuf_submit(ev, 0);
 }
 
-/* Route the subscriber: egress ifindex and MACs. Returns 0 or a BPFC_TXERR_*. */
-static __always_inline int route_sub(struct fanout_ctx *c, const struct bpfc_sub *ent,
+/* Route the subscriber: egress ifindex and MACs. Returns 0, or -1 counted. ctx: skb or xdp. */
+static __always_inline int route_sub(void *ctx, struct bpfc_stream_stats *ss, __u32 stream_id,
+				     __be16 sport, const struct bpfc_sub *ent,
 				     struct bpf_fib_lookup *fib, struct bpfc_sub_stats *subst)
 {
 	int rc;
@@ -482,7 +651,7 @@ static __always_inline int route_sub(struct fanout_ctx *c, const struct bpfc_sub
 	__builtin_memset(fib, 0, sizeof(*fib));
 	fib->family = ent->family;
 	fib->l4_protocol = IPPROTO_UDP_NR;
-	fib->sport = c->sport;
+	fib->sport = sport;
 	fib->dport = ent->port;
 	fib->ifindex = BPFC_FIB_IFINDEX;
 	if (ent->family == BPFC_AF_INET) {
@@ -490,21 +659,21 @@ static __always_inline int route_sub(struct fanout_ctx *c, const struct bpfc_sub
 	} else {
 		__builtin_memcpy(fib->ipv6_dst, ent->addr.v6, 16);
 	}
-	rc = bpf_fib_lookup(c->skb, fib, sizeof(*fib), 0);
+	rc = bpf_fib_lookup(ctx, fib, sizeof(*fib), 0);
 	switch (rc) {
 	case BPF_FIB_LKUP_RET_SUCCESS:
 		return 0;
 	case BPF_FIB_LKUP_RET_NO_NEIGH:
 		subst->err_no_neigh++;
-		sub_error(c, ent, subst, BPFC_EV_NO_NEIGH, fib->ifindex);
+		sub_error(ss, stream_id, ent, BPFC_EV_NO_NEIGH, fib->ifindex);
 		return -1;
 	case BPF_FIB_LKUP_RET_FRAG_NEEDED:
 		subst->err_mtu++;
-		sub_error(c, ent, subst, BPFC_EV_TX_ERROR, BPFC_TXERR_MTU);
+		sub_error(ss, stream_id, ent, BPFC_EV_TX_ERROR, BPFC_TXERR_MTU);
 		return -1;
 	default:
 		subst->err_no_route++;
-		sub_error(c, ent, subst, BPFC_EV_TX_ERROR, BPFC_TXERR_NO_ROUTE);
+		sub_error(ss, stream_id, ent, BPFC_EV_TX_ERROR, BPFC_TXERR_NO_ROUTE);
 		return -1;
 	}
 }
@@ -660,12 +829,12 @@ static long fanout_one(__u32 index, void *data)
 		c->ss->tx_errors++;
 		return 1;	/* the packet is in an unknown state: stop */
 	}
-	if (route_sub(c, ent, fib, subst))
+	if (route_sub(c->skb, c->ss, c->stream_id, c->sport, ent, fib, subst))
 		return 0;
 	ifa = bpf_map_lookup_elem(&bpfc_ifaddrs, &fib->ifindex);
 	if (!ifa) {
 		subst->err_no_ifaddr++;
-		sub_error(c, ent, subst, BPFC_EV_TX_ERROR, BPFC_TXERR_NO_IFADDR);
+		sub_error(c->ss, c->stream_id, ent, BPFC_EV_TX_ERROR, BPFC_TXERR_NO_IFADDR);
 		return 0;
 	}
 	if (ent->family == BPFC_AF_INET)
@@ -674,7 +843,7 @@ static long fanout_one(__u32 index, void *data)
 		__builtin_memcpy(src.v6, ifa->v6, 16);
 	if (!src.v6[0] && !src.v6[3]) {
 		subst->err_no_ifaddr++;
-		sub_error(c, ent, subst, BPFC_EV_TX_ERROR, BPFC_TXERR_NO_IFADDR);
+		sub_error(c->ss, c->stream_id, ent, BPFC_EV_TX_ERROR, BPFC_TXERR_NO_IFADDR);
 		return 0;
 	}
 
@@ -693,7 +862,8 @@ static long fanout_one(__u32 index, void *data)
 	}
 	if (bpf_clone_redirect(c->skb, fib->ifindex, 0)) {
 		subst->err_redirect++;
-		sub_error(c, ent, subst, BPFC_EV_TX_ERROR, BPFC_TXERR_REDIRECT);
+		sub_error(c->ss, c->stream_id, ent, BPFC_EV_TX_ERROR, BPFC_TXERR_REDIRECT);
+		congestion_mark(c->now);
 		return 0;
 	}
 	subst->packets++;
@@ -839,4 +1009,218 @@ int bpfcast_tc_fanout(struct __sk_buff *skb)
 	c.ss->tx_packets++;
 	c.ss->tx_bytes += skb->len;
 	return bpf_redirect(c.redirect_ifindex, 0);
+}
+
+/* ---- XDP fan-out: one DEVMAP program for every copy ------------------------ */
+
+/*
+ * The bulk queue of an egress device runs the program of the first entry
+ * queued, over every frame queued, in the order the broadcast queued them
+ * (the DEVMAP's index order). So one program serves all entries and finds its
+ * subscriber by position: a per-CPU cursor that restarts with each packet.
+ */
+static __always_inline struct bpfc_sub *xdp_copy_sub(const struct bpfc_xdp_meta *meta,
+						     struct bpfc_global_stats *gs)
+{
+	struct bpfc_xdp_cursor *cur;
+	__u32 zero = 0, slot, idx, *slot_gen;
+	struct bpfc_sub *ent;
+	void *list;
+
+	cur = bpf_map_lookup_elem(&bpfc_xdp_cursor, &zero);
+	if (!cur)
+		return NULL;
+	if (cur->seq != meta->seq) {
+		cur->seq = meta->seq;
+		cur->next = 0;
+	}
+	idx = cur->next++;
+	slot = bpfc_xdp_slot(meta->stream_id, meta->gen);
+	slot_gen = bpf_map_lookup_elem(&bpfc_xdp_slot_gen, &slot);
+	list = bpf_map_lookup_elem(&bpfc_xdp_lists, &slot);
+	ent = list ? bpf_map_lookup_elem(list, &idx) : NULL;
+	if (!slot_gen || *slot_gen != meta->gen || !ent) {
+		gs->xdp_stale++;
+		return NULL;
+	}
+	return ent;
+}
+
+static __always_inline __u16 csum_fold64(__u64 sum)
+{
+	sum = (sum & 0xFFFFFFFF) + (sum >> 32);
+	sum = (sum & 0xFFFFFFFF) + (sum >> 32);
+	sum = (sum & 0xFFFF) + (sum >> 16);
+	sum = (sum & 0xFFFF) + (sum >> 16);
+	return (__u16)~sum;
+}
+
+/* The UDP checksum of this copy: the payload's sum plus its own headers. */
+static __always_inline __u16 udp_check(const struct bpfc_xdp_meta *meta, const __be32 *addrs,
+				       int n_addr_words, const struct udphdr *udph)
+{
+	__u64 sum = meta->payload_sum;
+	__u16 check;
+	int i;
+
+	for (i = 0; i < 8; i++)
+		if (i < n_addr_words)
+			sum += addrs[i];
+	sum += bpf_htons(IPPROTO_UDP_NR) + 2 * (__u32)udph->len;
+	sum += (__u32)udph->source + udph->dest;
+	check = csum_fold64(sum);
+	return check ? check : 0xFFFF;
+}
+
+static __always_inline int xdp_rewrite4(void *data, void *data_end,
+					const struct bpfc_xdp_meta *meta,
+					const struct bpf_fib_lookup *fib, __be32 src,
+					const struct bpfc_sub *ent)
+{
+	struct ethhdr *eth = data;
+	struct iphdr *iph = data + ETH_HLEN;
+	struct udphdr *udph = (void *)(iph + 1);
+	__u32 *w = (void *)iph;
+	__u64 sum;
+
+	if ((void *)(udph + 1) > data_end)
+		return -1;
+	__builtin_memcpy(eth->h_dest, fib->dmac, ETH_ALEN);
+	__builtin_memcpy(eth->h_source, fib->smac, ETH_ALEN);
+	iph->saddr = src;
+	iph->daddr = ent->addr.v4;
+	iph->ttl--;
+	iph->check = 0;
+	sum = (__u64)w[0] + w[1] + w[2] + w[3] + w[4];
+	iph->check = csum_fold64(sum);
+	udph->source = meta->egress_port;
+	udph->dest = ent->port;
+	udph->check = udp_check(meta, &iph->saddr, 2, udph);
+	return 0;
+}
+
+static __always_inline int xdp_rewrite6(void *data, void *data_end,
+					const struct bpfc_xdp_meta *meta,
+					const struct bpf_fib_lookup *fib, const __be32 *src,
+					const struct bpfc_sub *ent)
+{
+	struct ethhdr *eth = data;
+	struct ipv6hdr *ip6h = data + ETH_HLEN;
+	struct udphdr *udph = (void *)(ip6h + 1);
+
+	if ((void *)(udph + 1) > data_end)
+		return -1;
+	__builtin_memcpy(eth->h_dest, fib->dmac, ETH_ALEN);
+	__builtin_memcpy(eth->h_source, fib->smac, ETH_ALEN);
+	__builtin_memcpy(&ip6h->saddr, src, 16);
+	__builtin_memcpy(&ip6h->daddr, ent->addr.v6, 16);
+	ip6h->hop_limit--;
+	udph->source = meta->egress_port;
+	udph->dest = ent->port;
+	udph->check = udp_check(meta, (__be32 *)&ip6h->saddr, 8, udph);
+	return 0;
+}
+
+SEC("xdp/devmap")
+int bpfcast_xdp_copy(struct xdp_md *ctx)
+{
+	struct bpfc_xdp_meta *meta = (void *)(long)ctx->data_meta;
+	void *data = (void *)(long)ctx->data;
+	struct bpfc_global_stats *gs = global_stats();
+	struct bpfc_stream_stats *ss;
+	struct bpfc_sub_stats *subst;
+	struct bpf_fib_lookup fib;
+	struct bpfc_ifaddr *ifa;
+	struct bpfc_sub *ent;
+	__u32 ifindex, len;
+	int err;
+
+	if (!gs)
+		return XDP_DROP;
+	if ((void *)(meta + 1) > data) {
+		gs->xdp_no_meta++;
+		return XDP_DROP;
+	}
+	ent = xdp_copy_sub(meta, gs);
+	if (!ent)
+		return XDP_DROP;
+	ss = bpf_map_lookup_elem(&bpfc_strm_stats, &meta->stream_id);
+	subst = bpf_map_lookup_elem(&bpfc_sub_stats, &ent->id);
+	if (!ss || !subst)
+		return XDP_DROP;
+	if (!consent_fresh(ent->id, meta->now_ns)) {
+		subst->no_consent++;
+		return XDP_DROP;
+	}
+	if (route_sub(ctx, ss, meta->stream_id, meta->egress_port, ent, &fib, subst))
+		return XDP_DROP;
+	if (fib.ifindex != ctx->egress_ifindex) {
+		/* The agent re-plans the stream when it sees this. */
+		subst->err_route_changed++;
+		sub_error(ss, meta->stream_id, ent, BPFC_EV_TX_ERROR, BPFC_TXERR_ROUTE_CHANGED);
+		return XDP_DROP;
+	}
+	ifindex = fib.ifindex;
+	ifa = bpf_map_lookup_elem(&bpfc_ifaddrs, &ifindex);
+	if (!ifa || (ent->family == BPFC_AF_INET ? !ifa->v4 : !(ifa->v6[0] | ifa->v6[3]))) {
+		subst->err_no_ifaddr++;
+		sub_error(ss, meta->stream_id, ent, BPFC_EV_TX_ERROR, BPFC_TXERR_NO_IFADDR);
+		return XDP_DROP;
+	}
+	if (ent->family == BPFC_AF_INET)
+		err = xdp_rewrite4(data, (void *)(long)ctx->data_end, meta, &fib, ifa->v4, ent);
+	else
+		err = xdp_rewrite6(data, (void *)(long)ctx->data_end, meta, &fib, ifa->v6, ent);
+	if (err) {
+		subst->err_redirect++;
+		ss->tx_errors++;
+		return XDP_DROP;
+	}
+	len = ctx->data_end - ctx->data;
+	subst->packets++;
+	subst->bytes += len;
+	ss->tx_packets++;
+	ss->tx_bytes += len;
+	/* The metadata is ours; the wire and the receiver get none. */
+	bpf_xdp_adjust_meta(ctx, sizeof(*meta));
+	return XDP_PASS;
+}
+
+/* Set by the agent: XDP transmits of other network namespaces are not ours. */
+const volatile __u32 netns_ino = 0;
+
+/*
+ * Every flush of an XDP bulk queue. A driver error means the device cannot
+ * transmit XDP frames (a veth whose peer has no XDP program and no GRO): ingest
+ * then leaves the stream to TC at once. Drops without error are a full queue.
+ */
+SEC("tp_btf/xdp_devmap_xmit")
+int BPF_PROG(bpfcast_xmit_result, const struct net_device *from_dev,
+	     const struct net_device *to_dev, int sent, int drops, int err)
+{
+	struct bpfc_egress *eg, fresh = {};
+	__u32 ifindex = to_dev->ifindex;
+
+	if (netns_ino && to_dev->nd_net.net->ns.inum != netns_ino)
+		return 0;
+	eg = bpf_map_lookup_elem(&bpfc_egress, &ifindex);
+	if (!eg) {
+		bpf_map_update_elem(&bpfc_egress, &ifindex, &fresh, BPF_NOEXIST);
+		eg = bpf_map_lookup_elem(&bpfc_egress, &ifindex);
+		if (!eg)
+			return 0;
+	}
+	if (sent > 0)
+		__sync_fetch_and_add(&eg->sent, sent);
+	if (drops <= 0)
+		return 0;
+	if (err) {
+		__sync_fetch_and_add(&eg->refused, drops);
+		eg->flags |= BPFC_EGRESS_F_NO_XDP_TX;	/* only ever set: a race loses nothing */
+		eg->last_err = err;
+		return 0;
+	}
+	__sync_fetch_and_add(&eg->dropped, drops);
+	congestion_mark(bpf_ktime_get_ns());
+	return 0;
 }

@@ -126,4 +126,78 @@ static __always_inline int udp4_csum_fill(struct __sk_buff *skb, const struct pk
 				   sizeof(check), BPF_F_RECOMPUTE_CSUM);
 }
 
+struct xdp_csum_walk {
+	struct xdp_md *ctx;
+	__u32 off;
+	__u32 blocks;
+	__s64 sum;
+};
+
+static long xdp_csum_block(__u32 i, void *data)
+{
+	struct xdp_csum_walk *w = data;
+	void *pkt = (void *)(long)w->ctx->data;
+	void *pkt_end = (void *)(long)w->ctx->data_end;
+	void *pos;
+
+	if (i >= w->blocks)
+		return 1;
+	pos = pkt + (w->off & 0xFF) + (i & 0x3F) * CSUM_BLOCK;
+	asm volatile("" : "+r"(pos));
+	if (pos + CSUM_BLOCK > pkt_end) {
+		w->sum = -1;
+		return 1;
+	}
+	w->sum = bpf_csum_diff(NULL, 0, pos, CSUM_BLOCK, w->sum);
+	return 0;
+}
+
+/*
+ * The unfolded sum of len bytes at off (< 256, even) in an XDP frame: the UDP
+ * payload, whose checksum in the frame may be a partial one. -1 on error.
+ */
+static __always_inline __s64 xdp_payload_sum(struct xdp_md *ctx, __u32 off, __u32 len)
+{
+	struct xdp_csum_walk w = { .ctx = ctx, .off = off, .blocks = len / CSUM_BLOCK };
+	__u32 rem = len % CSUM_BLOCK;
+	void *data, *data_end, *pos;
+	__u8 tail[4] = {};
+	__s64 sum;
+
+	if (len > BPFC_CSUM_MAX_LEN || off > 0xFF)
+		return -1;
+	bpf_loop(BPFC_CSUM_MAX_LEN / CSUM_BLOCK, xdp_csum_block, &w, 0);
+	if (w.sum < 0)
+		return -1;
+	sum = w.sum;
+	data = (void *)(long)ctx->data;
+	data_end = (void *)(long)ctx->data_end;
+	pos = data + (off & 0xFF) + (w.blocks & 0x3F) * CSUM_BLOCK;
+	CSUM_CHUNK(128);
+	CSUM_CHUNK(64);
+	CSUM_CHUNK(32);
+	CSUM_CHUNK(16);
+	CSUM_CHUNK(8);
+	CSUM_CHUNK(4);
+	if (rem) {
+		__u8 *b = pos;
+
+		if ((void *)(b + 1) > data_end)
+			return -1;
+		tail[0] = b[0];
+		if (rem > 1) {
+			if ((void *)(b + 2) > data_end)
+				return -1;
+			tail[1] = b[1];
+		}
+		if (rem > 2) {
+			if ((void *)(b + 3) > data_end)
+				return -1;
+			tail[2] = b[2];
+		}
+		sum = bpf_csum_diff(NULL, 0, (__be32 *)tail, sizeof(tail), sum);
+	}
+	return sum;
+}
+
 #endif /* BPFCAST_CSUM_H */

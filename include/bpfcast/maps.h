@@ -18,6 +18,12 @@
  * bpfc_ifaddrs        HASH             ifindex                bpfc_ifaddr
  * bpfc_attach         HASH             ifindex                bpfc_attach
  * bpfc_events         RINGBUF          -                      bpfc_event records
+ * bpfc_path           ARRAY            stream id              bpfc_path (TC or XDP fan-out)
+ * bpfc_xdp_lists      ARRAY_OF_MAPS    bpfc_xdp_slot()        inner ARRAY of bpfc_sub
+ * bpfc_xdp_ports      ARRAY_OF_MAPS    bpfc_xdp_slot()        inner DEVMAP, one entry per copy
+ * bpfc_xdp_slot_gen   ARRAY            bpfc_xdp_slot()        generation the slot holds
+ * bpfc_egress         HASH             egress ifindex         bpfc_egress (XDP transmit results)
+ * bpfc_congestion     PERCPU_ARRAY     0                      bpfc_congestion
  */
 #ifndef BPFCAST_MAPS_H
 #define BPFCAST_MAPS_H
@@ -100,6 +106,7 @@ struct bpfc_stream_stats {
 	__u64 drop_fragment;
 	__u64 drop_ttl;
 	__u64 drop_unsupported;		/* GSO or over-long packets the TC path can't copy */
+	__u64 drop_congested;		/* shed whole at ingest: egress was dropping copies */
 };
 
 /* The drop reasons, in struct order, as status and reports name them. */
@@ -109,7 +116,8 @@ struct bpfc_stream_stats {
 	X(malformed, drop_malformed)		\
 	X(fragment, drop_fragment)		\
 	X(ttl, drop_ttl)			\
-	X(unsupported, drop_unsupported)
+	X(unsupported, drop_unsupported)	\
+	X(congested, drop_congested)
 
 struct bpfc_sub_stats {
 	__u64 packets;
@@ -120,6 +128,7 @@ struct bpfc_sub_stats {
 	__u64 err_no_ifaddr;
 	__u64 err_redirect;
 	__u64 no_consent;		/* copies withheld: consent pending or expired */
+	__u64 err_route_changed;	/* XDP copy: route now leaves by another device */
 };
 
 /*
@@ -142,6 +151,8 @@ struct bpfc_settings {
 	__be16 join_port;		/* UDP port of JOIN/KEEPALIVE; 0: none */
 	__u16 pad;
 	__u32 join_rate;		/* JOIN packets per second per source address */
+	__u32 shed_us;			/* after an egress drop, shed input this long; 0: never */
+	__u32 pad2;
 };
 
 /* Per-source JOIN budget: a one-second window, enforced in XDP. */
@@ -180,6 +191,65 @@ struct bpfc_global_stats {
 	__u64 events_lost;		/* ring buffer full */
 	__u64 join_passed;		/* JOIN-port packets handed to the agent */
 	__u64 join_rate_limited;	/* JOIN-port packets over a source's budget: dropped */
+	__u64 xdp_no_meta;		/* XDP copy without its metadata: dropped */
+	__u64 xdp_stale;		/* XDP copy of a list already replaced: dropped */
+};
+
+/*
+ * How a stream's copies are made. TC: bpf_clone_redirect per subscriber, any
+ * egress. XDP: one bpf_redirect_map(BPF_F_BROADCAST) into a DEVMAP with an
+ * entry per subscriber; bpfcast_xdp_copy rewrites each copy as it is flushed.
+ * The agent picks XDP only where every subscriber leaves by one device of the
+ * stream's family; the lists are double-buffered by generation.
+ */
+enum bpfc_path_kind {
+	BPFC_PATH_TC = 0,
+	BPFC_PATH_XDP = 1,
+};
+
+struct bpfc_path {
+	__u32 kind;			/* enum bpfc_path_kind */
+	__u32 gen;			/* XDP: the slot in use is bpfc_xdp_slot(id, gen) */
+	__u32 egress_ifindex;		/* XDP: the one device every copy leaves by */
+	__u32 pad;
+};
+
+#define bpfc_xdp_slot(stream_id, gen)	((stream_id) * 2 + ((gen) & 1))
+
+/* What ingest hands each XDP copy, in the frame's metadata. */
+struct bpfc_xdp_meta {
+	__u64 now_ns;			/* consent clock, read once per packet */
+	__u32 seq;			/* per-CPU packet number: restarts the copy cursor */
+	__u32 stream_id;
+	__u32 gen;
+	__u32 payload_sum;		/* unfolded checksum of the UDP payload */
+	__be16 egress_port;
+	__u16 pad;
+	__u32 pad2;
+};
+_Static_assert(sizeof(struct bpfc_xdp_meta) <= 32, "XDP metadata is at most 32 bytes");
+
+/* Per CPU: which copy of which packet the devmap program is at. */
+struct bpfc_xdp_cursor {
+	__u32 seq;
+	__u32 next;
+};
+
+/* XDP transmit results per egress device, from the xdp_devmap_xmit tracepoint. */
+#define BPFC_EGRESS_F_NO_XDP_TX	(1U << 0)	/* the driver refused XDP frames */
+
+struct bpfc_egress {
+	__u64 sent;
+	__u64 dropped;			/* queue full: congestion */
+	__u64 refused;			/* driver error: cannot transmit XDP frames */
+	__u32 flags;
+	__s32 last_err;
+};
+
+/* Per CPU: shed whole input packets until this time (an egress queue overflowed). */
+struct bpfc_congestion {
+	__u64 until_ns;
+	__u64 episodes;
 };
 
 /* Source addresses the copies leave with, per egress interface. */
@@ -231,10 +301,13 @@ enum bpfc_tx_error {
 	BPFC_TXERR_MTU = 2,
 	BPFC_TXERR_NO_IFADDR = 3,
 	BPFC_TXERR_REDIRECT = 4,
+	BPFC_TXERR_ROUTE_CHANGED = 5,	/* XDP copy: the agent re-plans the stream */
 };
 
 /* Pinned object names under the pin directory. */
 #define BPFC_PIN_XDP_PROG	"prog_xdp_ingest"
 #define BPFC_PIN_TC_PROG	"prog_tc_fanout"
+#define BPFC_PIN_XDP_COPY_PROG	"prog_xdp_copy"
+#define BPFC_PIN_XMIT_LINK	"link_devmap_xmit"
 
 #endif /* BPFCAST_MAPS_H */

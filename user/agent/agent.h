@@ -40,6 +40,9 @@ struct agent_stream {
 	__u32 th_devices;	/* manager's offload_above: report at once when crossed */
 	__u32 th_mbps;
 	bool over;		/* above a threshold at the last report */
+	int xdp_oif;		/* XDP fan-out through this device; 0: TC */
+	bool replan;		/* a route changed under the XDP fan-out */
+	bool tc_logged;		/* said why the stream is not on XDP */
 	struct stream_rate rate;
 	/* consent and quota counters, since this agent started */
 	__u64 joins, challenges, join_refused, expiries, leaves, quota_refused;
@@ -48,6 +51,11 @@ struct agent_stream {
 struct agent_iface {
 	char name[IF_NAMESIZE];
 	int ifindex;
+};
+
+enum fanout_choice {
+	FANOUT_TC = 0,		/* bpf_clone_redirect per copy: any egress */
+	FANOUT_XDP = 1,		/* XDP broadcast where a stream is eligible, else TC */
 };
 
 struct agent {
@@ -63,6 +71,9 @@ struct agent {
 	__u16 join_port;		/* UDP port of the JOIN handshake; 0: off */
 	__u32 join_rate;		/* JOIN packets/s per source, enforced in XDP */
 	__u32 consent_ttl_ms;
+	enum fanout_choice fanout;
+	__u32 xdp_min_subs;		/* fewer subscribers: TC, which is as cheap there */
+	__u32 shed_us;			/* shed input this long after an egress drop */
 	const char *join_key_path;	/* token key: lets devices join with a token */
 	bool has_join_key;
 	struct bpfc_key join_key;
@@ -72,6 +83,9 @@ struct agent {
 	struct bpfcast *skel;
 	int fd_streams, fd_fanout, fd_subs, fd_strm_stats, fd_sub_stats, fd_strm_state;
 	int fd_sub_evt, fd_global, fd_ifaddrs, fd_attach, fd_consent, fd_settings;
+	int fd_path, fd_xdp_lists, fd_xdp_ports, fd_xdp_slot_gen, fd_egress, fd_congestion;
+	int fd_xdp_copy_prog;
+	bool xdp_generic;		/* some ingest interface runs generic XDP */
 	int btf_fd;
 	__u32 btf_u32_id, btf_sub_id;
 	int nr_cpus;
@@ -81,6 +95,7 @@ struct agent {
 	struct agent_stream streams[BPFC_MAX_STREAMS];
 	struct bpfc_sub *subs;
 	bool *sub_used;
+	int *sub_oif;			/* XDP planning: route's device per subscriber; 0: unknown */
 	struct bpfc_consent *consent;	/* mirror of bpfc_consent */
 	bool *consent_dirty;		/* refreshed since the last CONSENT to the manager */
 	int n_subs_total;
@@ -129,7 +144,18 @@ __u64 mono_ns(void);
 struct agent_stream *state_stream_by_name(struct agent *a, const char *name, __u32 *id);
 void state_free(struct agent *a);
 
+int state_list_create(struct agent *a, const char *name, const struct bpfc_sub *ents, int n);
+int state_republish(struct agent *a, __u32 stream_id);
+
+/* xdpfan.c */
+int xdpfan_publish(struct agent *a, __u32 stream_id, const struct bpfc_sub *ents, int n);
+void xdpfan_tick(struct agent *a);
+void xdpfan_route_changed(struct agent *a, __u32 stream_id);
+int xdpfan_attach_monitor(struct agent *a);
+
 /* rtnl.c */
+int rtnl_route_oif(__u8 family, const union bpfc_addr *addr);
+int netdev_xdp_features(int ifindex, __u64 *features);
 int rtnl_sync_ifaddrs(struct agent *a);
 int rtnl_events_open(struct agent *a);
 int rtnl_events_fd(struct agent *a);

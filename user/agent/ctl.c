@@ -165,7 +165,8 @@ static void put_sub_status(struct agent *a, struct outbuf *o, __u32 seq, __u32 s
 	put_u64(nlh, BPFC_STAT_TX_PACKETS, st.packets);
 	put_u64(nlh, BPFC_STAT_TX_BYTES, st.bytes);
 	put_u64(nlh, BPFC_STAT_ERRORS, st.err_no_route + st.err_no_neigh + st.err_mtu +
-					       st.err_no_ifaddr + st.err_redirect);
+					       st.err_no_ifaddr + st.err_redirect +
+					       st.err_route_changed);
 	put_u64(nlh, BPFC_STAT_NO_CONSENT, st.no_consent);
 	mnl_attr_nest_end(nlh, nest);
 	put_sub_consent(a, nlh, sub_id, secrets);

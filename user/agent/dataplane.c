@@ -110,6 +110,12 @@ int dp_open_load(struct agent *a)
 	}
 	a->skel->rodata->sample_interval_ns = (__u64)a->sample_ms * 1000000;
 	a->skel->rodata->nr_cpus = a->nr_cpus;
+	{
+		struct stat ns;
+
+		if (!stat("/proc/self/ns/net", &ns))
+			a->skel->rodata->netns_ino = ns.st_ino;
+	}
 
 	err = bpfcast__load(a->skel);
 	if (err) {
@@ -139,6 +145,13 @@ int dp_open_load(struct agent *a)
 	a->fd_attach = bpf_map__fd(a->skel->maps.bpfc_attach);
 	a->fd_consent = bpf_map__fd(a->skel->maps.bpfc_consent);
 	a->fd_settings = bpf_map__fd(a->skel->maps.bpfc_settings);
+	a->fd_path = bpf_map__fd(a->skel->maps.bpfc_path);
+	a->fd_xdp_lists = bpf_map__fd(a->skel->maps.bpfc_xdp_lists);
+	a->fd_xdp_ports = bpf_map__fd(a->skel->maps.bpfc_xdp_ports);
+	a->fd_xdp_slot_gen = bpf_map__fd(a->skel->maps.bpfc_xdp_slot_gen);
+	a->fd_egress = bpf_map__fd(a->skel->maps.bpfc_egress);
+	a->fd_congestion = bpf_map__fd(a->skel->maps.bpfc_congestion);
+	a->fd_xdp_copy_prog = bpf_program__fd(a->skel->progs.bpfcast_xdp_copy);
 
 	/* Fan-out lists are created at run time; give them BTF so bpftool shows fields. */
 	btf = bpf_object__btf(a->skel->obj);
@@ -155,6 +168,11 @@ int dp_open_load(struct agent *a)
 	err = pin_program(a->skel->progs.bpfcast_xdp_ingest, a->pin_dir, BPFC_PIN_XDP_PROG);
 	if (!err)
 		err = pin_program(a->skel->progs.bpfcast_tc_fanout, a->pin_dir, BPFC_PIN_TC_PROG);
+	if (!err)
+		err = pin_program(a->skel->progs.bpfcast_xdp_copy, a->pin_dir,
+				  BPFC_PIN_XDP_COPY_PROG);
+	if (!err)
+		err = xdpfan_attach_monitor(a);
 	if (err) {
 		pr_warn("cannot pin programs in %s: %s\n", a->pin_dir, strerror(-err));
 		return err;
@@ -345,6 +363,8 @@ int dp_attach_all(struct agent *a)
 		}
 		pr_info("%s: XDP (%s) and TC attached\n", ifc->name,
 			rec.flags & BPFC_ATTACH_XDP_NATIVE ? "native" : "generic");
+		if (!(rec.flags & BPFC_ATTACH_XDP_NATIVE))
+			a->xdp_generic = true;
 	}
 	return 0;
 

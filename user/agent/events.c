@@ -71,6 +71,8 @@ static int on_event(void *ctx, void *data, size_t size)
 				 stream_name(a, ev->stream_id), addr);
 		break;
 	case BPFC_EV_TX_ERROR:
+		if (ev->ifindex == BPFC_TXERR_ROUTE_CHANGED)
+			xdpfan_route_changed(a, ev->stream_id);
 		pr_debug("stream %s: copy to %s failed (reason %u)\n",
 			 stream_name(a, ev->stream_id),
 			 bpfc_addr_str(ev->family, &ev->addr, addr, sizeof(addr)), ev->ifindex);

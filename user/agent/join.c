@@ -40,6 +40,7 @@ int join_settings_write(struct agent *a)
 	struct bpfc_settings st = {
 		.join_port = htons(a->join_port),
 		.join_rate = a->join_rate,
+		.shed_us = a->shed_us,
 	};
 	__u32 zero = 0;
 

@@ -36,6 +36,12 @@ static const char usage[] =
 	"      --socket PATH       control socket (default " AGENT_DEFAULT_SOCKET ")\n"
 	"      --sample-ms N       counter sample interval, 10-60000 ms (default 100)\n"
 	"      --xdp-generic       use generic XDP even where the driver has native XDP\n"
+	"      --fanout PATH       how copies are made: tc (bpf_clone_redirect, any egress)\n"
+	"                          or xdp (XDP broadcast where a stream is eligible, else\n"
+	"                          tc; default tc)\n"
+	"      --xdp-min-subs N    streams with fewer subscribers stay on tc (default 16)\n"
+	"      --shed-us N         after an egress queue drops a copy, shed whole input\n"
+	"                          packets for N microseconds (default 200; 0: never)\n"
 	"      --detach            remove everything attached and pinned, then exit\n"
 	"      --check             check the options and the config file, then exit\n"
 	"      --manager ADDR:PORT connect to bpfcast-manager and follow it\n"
@@ -65,7 +71,7 @@ enum {
 	OPT_PIN_DIR = 256, OPT_SOCKET, OPT_SAMPLE_MS, OPT_XDP_GENERIC, OPT_DETACH, OPT_MANAGER,
 	OPT_ID, OPT_MAX_SUBS, OPT_MAX_MBPS, OPT_DATA_ADDR, OPT_DENY, OPT_JOIN_PORT, OPT_JOIN_KEY,
 	OPT_JOIN_RATE, OPT_CONSENT_TTL, OPT_CA, OPT_CERT, OPT_KEY, OPT_INSECURE, OPT_HTTP,
-	OPT_CHECK, OPT_MAX,
+	OPT_CHECK, OPT_FANOUT, OPT_XDP_MIN_SUBS, OPT_SHED_US, OPT_MAX,
 };
 
 static const struct option options[] = {
@@ -75,6 +81,9 @@ static const struct option options[] = {
 	{ "socket", required_argument, NULL, OPT_SOCKET },
 	{ "sample-ms", required_argument, NULL, OPT_SAMPLE_MS },
 	{ "xdp-generic", no_argument, NULL, OPT_XDP_GENERIC },
+	{ "fanout", required_argument, NULL, OPT_FANOUT },
+	{ "xdp-min-subs", required_argument, NULL, OPT_XDP_MIN_SUBS },
+	{ "shed-us", required_argument, NULL, OPT_SHED_US },
 	{ "detach", no_argument, NULL, OPT_DETACH },
 	{ "manager", required_argument, NULL, OPT_MANAGER },
 	{ "id", required_argument, NULL, OPT_ID },
@@ -201,6 +210,7 @@ static int run(struct agent *a)
 		events_poll(a);
 		if (mono_ns() - last_sweep >= 200000000ULL) {
 			join_sweep(a);
+			xdpfan_tick(a);
 			bpfc_http_run(a->http);	/* its timeouts */
 			last_sweep = mono_ns();
 		}
@@ -331,6 +341,27 @@ static int apply_option(struct agent *a, struct opts *o, int opt, const char *ar
 		}
 		a->join_rate = v;
 		return 0;
+	case OPT_FANOUT:
+		if (!strcmp(arg, "tc") || !strcmp(arg, "xdp")) {
+			a->fanout = !strcmp(arg, "xdp") ? FANOUT_XDP : FANOUT_TC;
+			return 0;
+		}
+		pr_warn("--fanout '%s': want tc or xdp\n", arg);
+		return 1;
+	case OPT_XDP_MIN_SUBS:
+		if (bpfc_parse_u32(arg, 1, BPFC_MAX_SUBS, &v)) {
+			pr_warn("--xdp-min-subs '%s': want 1 to %u\n", arg, BPFC_MAX_SUBS);
+			return 1;
+		}
+		a->xdp_min_subs = v;
+		return 0;
+	case OPT_SHED_US:
+		if (bpfc_parse_u32(arg, 0, 1000000, &v)) {
+			pr_warn("--shed-us '%s': want microseconds, 0 to 1000000\n", arg);
+			return 1;
+		}
+		a->shed_us = v;
+		return 0;
 	case OPT_CONSENT_TTL:
 		if (bpfc_parse_u32(arg, 1, 86400, &v)) {
 			pr_warn("--consent-ttl '%s': want seconds, 1 to 86400\n", arg);
@@ -403,6 +434,8 @@ int main(int argc, char **argv)
 		.join_rate = BPFC_JOIN_RATE,
 		.consent_ttl_ms = BPFC_CONSENT_TTL_MS,
 		.join_fd = -1,
+		.xdp_min_subs = 16,
+		.shed_us = 200,
 	};
 	struct agent *a = &agent;
 	struct bpfc_config cfg = {};
@@ -499,7 +532,8 @@ int main(int argc, char **argv)
 	a->sub_used = calloc(BPFC_MAX_SUBS, sizeof(*a->sub_used));
 	a->consent = calloc(BPFC_MAX_SUBS, sizeof(*a->consent));
 	a->consent_dirty = calloc(BPFC_MAX_SUBS, sizeof(*a->consent_dirty));
-	if (!a->subs || !a->sub_used || !a->consent || !a->consent_dirty) {
+	a->sub_oif = calloc(BPFC_MAX_SUBS, sizeof(*a->sub_oif));
+	if (!a->subs || !a->sub_used || !a->consent || !a->consent_dirty || !a->sub_oif) {
 		pr_warn("out of memory\n");
 		return 1;
 	}

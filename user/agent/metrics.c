@@ -160,7 +160,7 @@ static void sub_metrics(struct agent *a, struct bpfc_buf *b)
 			dp_read_sub_stats(a, id, &st);
 			v = m == 0 ? st.packets : m == 1 ? st.bytes : m == 3 ? st.no_consent :
 			    st.err_no_route + st.err_no_neigh + st.err_mtu + st.err_no_ifaddr +
-			    st.err_redirect;
+			    st.err_redirect + st.err_route_changed;
 			bpfc_sub_endpoint(&a->subs[id], &e);
 			bpfc_buf_printf(b, "%s{stream=\"%s\",subscriber=\"%s\"} %llu\n", names[m],
 					a->streams[a->subs[id].stream_id].spec.name,

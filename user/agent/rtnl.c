@@ -10,6 +10,7 @@
 #include <arpa/inet.h>
 #include <linux/rtnetlink.h>
 #include <linux/neighbour.h>
+#include <linux/genetlink.h>
 #include <libmnl/libmnl.h>
 #include <bpf/bpf.h>
 #include "agent.h"
@@ -18,14 +19,14 @@
 #define MAX_IFINDEX_TRACKED 1024
 
 /* Send one request and run cb over every answer until the ACK or DONE. */
-static int rtnl_talk(struct nlmsghdr *nlh, mnl_cb_t cb, void *data)
+static int nl_talk(int protocol, struct nlmsghdr *nlh, mnl_cb_t cb, void *data)
 {
 	char buf[MNL_SOCKET_BUFFER_SIZE];
 	struct mnl_socket *nl;
 	unsigned int portid;
 	int ret;
 
-	nl = mnl_socket_open(NETLINK_ROUTE);
+	nl = mnl_socket_open(protocol);
 	if (!nl)
 		return -errno;
 	if (mnl_socket_bind(nl, 0, MNL_SOCKET_AUTOPID) < 0) {
@@ -52,6 +53,11 @@ static int rtnl_talk(struct nlmsghdr *nlh, mnl_cb_t cb, void *data)
 out:
 	mnl_socket_close(nl);
 	return ret;
+}
+
+static int rtnl_talk(struct nlmsghdr *nlh, mnl_cb_t cb, void *data)
+{
+	return nl_talk(NETLINK_ROUTE, nlh, cb, data);
 }
 
 struct ifaddr_table {
@@ -203,15 +209,13 @@ static int route_cb(const struct nlmsghdr *nlh, void *data)
  * A subscriber's next hop has no neighbour entry: look up the route, then ask
  * the kernel to resolve the next hop (NTF_USE kicks ARP/ND).
  */
-int rtnl_resolve_neigh(__u8 family, const union bpfc_addr *addr)
+static int route_get(__u8 family, const union bpfc_addr *addr, struct route_answer *r)
 {
 	char buf[MNL_SOCKET_BUFFER_SIZE];
 	int alen = family == BPFC_AF_INET ? 4 : 16;
-	struct route_answer r = {};
 	struct nlmsghdr *nlh;
 	struct rtmsg *rtm;
-	struct ndmsg *ndm;
-	int ret, i;
+	int ret;
 
 	nlh = mnl_nlmsg_put_header(buf);
 	nlh->nlmsg_type = RTM_GETROUTE;
@@ -219,11 +223,33 @@ int rtnl_resolve_neigh(__u8 family, const union bpfc_addr *addr)
 	rtm->rtm_family = family;
 	rtm->rtm_dst_len = alen * 8;
 	mnl_attr_put(nlh, RTA_DST, alen, addr);
-	ret = rtnl_talk(nlh, route_cb, &r);
+	ret = rtnl_talk(nlh, route_cb, r);
 	if (ret < 0)
 		return ret;
-	if (!r.oif)
-		return -ENETUNREACH;
+	return r->oif ? 0 : -ENETUNREACH;
+}
+
+/* The device a packet to addr leaves by, or -errno. */
+int rtnl_route_oif(__u8 family, const union bpfc_addr *addr)
+{
+	struct route_answer r = {};
+	int ret = route_get(family, addr, &r);
+
+	return ret ? ret : r.oif;
+}
+
+int rtnl_resolve_neigh(__u8 family, const union bpfc_addr *addr)
+{
+	char buf[MNL_SOCKET_BUFFER_SIZE];
+	int alen = family == BPFC_AF_INET ? 4 : 16;
+	struct route_answer r = {};
+	struct nlmsghdr *nlh;
+	struct ndmsg *ndm;
+	int ret, i;
+
+	ret = route_get(family, addr, &r);
+	if (ret)
+		return ret;
 
 	/* Thousands of subscribers behind one router share one next hop: ask once. */
 	{
@@ -319,4 +345,71 @@ int rtnl_enable_lo_forwarding(void)
 		return ret;
 	}
 	return 0;
+}
+
+/* The generic netlink "netdev" family (Linux 6.3+): which XDP actions a device supports. */
+#define NETDEV_FAMILY_NAME		"netdev"
+#define NETDEV_CMD_DEV_GET		1
+#define NETDEV_A_DEV_IFINDEX		1
+#define NETDEV_A_DEV_XDP_FEATURES	3
+
+static int family_id_cb(const struct nlmsghdr *nlh, void *data)
+{
+	const struct nlattr *attr;
+
+	mnl_attr_for_each(attr, nlh, sizeof(struct genlmsghdr))
+		if (mnl_attr_get_type(attr) == CTRL_ATTR_FAMILY_ID &&
+		    mnl_attr_validate(attr, MNL_TYPE_U16) == 0)
+			*(int *)data = mnl_attr_get_u16(attr);
+	return MNL_CB_OK;
+}
+
+static int xdp_features_cb(const struct nlmsghdr *nlh, void *data)
+{
+	const struct nlattr *attr;
+
+	mnl_attr_for_each(attr, nlh, sizeof(struct genlmsghdr))
+		if (mnl_attr_get_type(attr) == NETDEV_A_DEV_XDP_FEATURES &&
+		    mnl_attr_validate(attr, MNL_TYPE_U64) == 0)
+			*(__u64 *)data = mnl_attr_get_u64(attr);
+	return MNL_CB_OK;
+}
+
+static struct nlmsghdr *genl_header(char *buf, __u16 type, __u8 cmd, __u8 version)
+{
+	struct nlmsghdr *nlh = mnl_nlmsg_put_header(buf);
+	struct genlmsghdr *g;
+
+	nlh->nlmsg_type = type;
+	g = mnl_nlmsg_put_extra_header(nlh, sizeof(*g));
+	g->cmd = cmd;
+	g->version = version;
+	return nlh;
+}
+
+/* The device's NETDEV_XDP_ACT_* bits; -EOPNOTSUPP before Linux 6.3. */
+int netdev_xdp_features(int ifindex, __u64 *features)
+{
+	static int family = -1;
+	char buf[MNL_SOCKET_BUFFER_SIZE];
+	struct nlmsghdr *nlh;
+	int ret;
+
+	if (family < 0) {
+		nlh = genl_header(buf, GENL_ID_CTRL, CTRL_CMD_GETFAMILY, 1);
+		mnl_attr_put_strz(nlh, CTRL_ATTR_FAMILY_NAME, NETDEV_FAMILY_NAME);
+		family = 0;
+		ret = nl_talk(NETLINK_GENERIC, nlh, family_id_cb, &family);
+		if (ret < 0 || !family) {
+			family = 0;
+			return -EOPNOTSUPP;
+		}
+	}
+	if (!family)
+		return -EOPNOTSUPP;
+	nlh = genl_header(buf, family, NETDEV_CMD_DEV_GET, 1);
+	mnl_attr_put_u32(nlh, NETDEV_A_DEV_IFINDEX, ifindex);
+	*features = 0;
+	ret = nl_talk(NETLINK_GENERIC, nlh, xdp_features_cb, features);
+	return ret < 0 ? ret : 0;
 }

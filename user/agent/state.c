@@ -109,40 +109,26 @@ static int fanout_entries(struct agent *a, const struct agent_stream *s, __u32 s
 	return n;
 }
 
-/* Build a new list without `skip` (or with everything) and swap it in. */
-static int fanout_publish_once(struct agent *a, __u32 stream_id, __u32 skip)
+/* A new inner list holding ents in order, for bpfc_fanout or bpfc_xdp_lists; an fd or -errno. */
+int state_list_create(struct agent *a, const char *name, const struct bpfc_sub *ents, int n)
 {
 	LIBBPF_OPTS(bpf_map_create_opts, mopts, .map_flags = BPF_F_INNER_MAP);
-	struct agent_stream *s = &a->streams[stream_id];
-	struct bpfc_sub *ents;
-	char name[16];
-	__u32 *keys = NULL, count, i;
-	int n, fd = -1, err;
+	__u32 *keys, count, i;
+	int fd, err;
 
-	n = fanout_entries(a, s, skip, &ents);
-	if (n < 0)
-		return n;
-	if (n == 0) {
-		err = bpf_map_delete_elem(a->fd_fanout, &stream_id);
-		free(ents);
-		return err && errno != ENOENT ? -errno : 0;
-	}
 	if (a->btf_fd >= 0 && a->btf_sub_id && a->btf_u32_id) {
 		mopts.btf_fd = a->btf_fd;
 		mopts.btf_key_type_id = a->btf_u32_id;
 		mopts.btf_value_type_id = a->btf_sub_id;
 	}
-	snprintf(name, sizeof(name), "bpfc_fo_%u", stream_id);
 	fd = bpf_map_create(BPF_MAP_TYPE_ARRAY, name, sizeof(__u32), sizeof(struct bpfc_sub), n,
 			    &mopts);
-	if (fd < 0) {
-		err = -errno;
-		goto out;
-	}
+	if (fd < 0)
+		return -errno;
 	keys = malloc(n * sizeof(*keys));
 	if (!keys) {
-		err = -ENOMEM;
-		goto out;
+		close(fd);
+		return -ENOMEM;
 	}
 	for (i = 0; i < (__u32)n; i++)
 		keys[i] = i;
@@ -152,17 +138,45 @@ static int fanout_publish_once(struct agent *a, __u32 stream_id, __u32 skip)
 		/* Older kernels: one element at a time. */
 		for (i = 0, err = 0; i < (__u32)n && !err; i++)
 			err = bpf_map_update_elem(fd, &keys[i], &ents[i], BPF_ANY);
-		if (err)
-			goto out;
+	}
+	free(keys);
+	if (err) {
+		err = -errno;
+		close(fd);
+		return err;
+	}
+	return fd;
+}
+
+/* Build a new list without `skip` (or with everything) and swap it in. */
+static int fanout_publish_once(struct agent *a, __u32 stream_id, __u32 skip)
+{
+	struct agent_stream *s = &a->streams[stream_id];
+	struct bpfc_sub *ents;
+	char name[16];
+	int n, fd, err;
+
+	n = fanout_entries(a, s, skip, &ents);
+	if (n < 0)
+		return n;
+	if (n == 0) {
+		xdpfan_publish(a, stream_id, ents, 0);
+		err = bpf_map_delete_elem(a->fd_fanout, &stream_id);
+		free(ents);
+		return err && errno != ENOENT ? -errno : 0;
+	}
+	snprintf(name, sizeof(name), "bpfc_fo_%u", stream_id);
+	fd = state_list_create(a, name, ents, n);
+	if (fd < 0) {
+		free(ents);
+		return fd;
 	}
 	/* The swap is atomic: a packet sees the old list or the new one. */
-	err = bpf_map_update_elem(a->fd_fanout, &stream_id, &fd, BPF_ANY);
-	if (err)
-		err = -errno;
-out:
-	if (fd >= 0)
-		close(fd);
-	free(keys);
+	err = bpf_map_update_elem(a->fd_fanout, &stream_id, &fd, BPF_ANY) ? -errno : 0;
+	close(fd);
+	/* TC's list is whole first: a stream leaving XDP finds it ready. */
+	if (!err)
+		xdpfan_publish(a, stream_id, ents, n);
 	free(ents);
 	return err;
 }
@@ -184,6 +198,11 @@ static int fanout_publish(struct agent *a, __u32 stream_id, __u32 skip)
 		pr_warn("cannot publish the fan-out list of stream %u: %s\n", stream_id,
 			strerror(-err));
 	return err;
+}
+
+int state_republish(struct agent *a, __u32 stream_id)
+{
+	return fanout_publish(a, stream_id, UINT32_MAX);
 }
 
 /* Copies to ourselves would loop back into the relay. */
@@ -254,6 +273,7 @@ int state_stream_add(struct agent *a, const struct bpfc_stream_spec *spec, const
 		*err = "cannot reset the stream's fan-out slot";
 		return -errno;
 	}
+	xdpfan_publish(a, id, NULL, 0);
 	ret = dp_percpu_zero(a, a->fd_strm_stats, id, sizeof(struct bpfc_stream_stats));
 	if (!ret) {
 		struct bpfc_stream_state zero = {};
@@ -293,6 +313,7 @@ static void sub_forget(struct agent *a, struct agent_stream *s, int idx)
 	memmove(&s->subs[idx], &s->subs[idx + 1], (s->n_subs - idx - 1) * sizeof(s->subs[0]));
 	s->n_subs--;
 	a->sub_used[sub_id] = false;
+	a->sub_oif[sub_id] = 0;
 	a->n_subs_total--;
 }
 
@@ -315,6 +336,7 @@ int state_stream_del(struct agent *a, const char *name, const char **err)
 		return -errno;
 	}
 	bpf_map_delete_elem(a->fd_fanout, &id);
+	xdpfan_publish(a, id, NULL, 0);
 	while (s->n_subs) {
 		__u32 sub_id = s->subs[s->n_subs - 1];
 
@@ -712,4 +734,5 @@ void state_free(struct agent *a)
 	free(a->sub_used);
 	free(a->consent);
 	free(a->consent_dirty);
+	free(a->sub_oif);
 }

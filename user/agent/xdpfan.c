@@ -1,0 +1,320 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The XDP fan-out path: which streams take it, their double-buffered DEVMAP
+ * slots, and the checks that send a stream back to TC.
+ *
+ * A stream takes XDP when every subscriber is of the ingest family and leaves
+ * by one device other than loopback, every ingest interface runs native XDP,
+ * and it has at least --xdp-min-subs subscribers. Otherwise it stays on TC.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <linux/ethtool.h>
+#include <linux/sockios.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include "bpfcast.skel.h"
+#include "agent.h"
+#include "log.h"
+
+#define NAPI_BUDGET	64	/* packets one poll may bring in: the burst unit */
+#define VETH_XDP_RING	256	/* veth's XDP frame ring; fixed in the driver */
+
+/* Frames the device can hold between our flush and its transmit; 0 if unknown. */
+static __u32 egress_ring(int ifindex, char *driver, size_t len)
+{
+	struct ethtool_drvinfo di = { .cmd = ETHTOOL_GDRVINFO };
+	struct ethtool_ringparam rp = { .cmd = ETHTOOL_GRINGPARAM };
+	struct ifreq ifr = {};
+	__u32 ring = 0;
+	int fd;
+
+	snprintf(driver, len, "?");
+	if (!if_indextoname(ifindex, ifr.ifr_name))
+		return 0;
+	fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return 0;
+	ifr.ifr_data = (void *)&di;
+	if (!ioctl(fd, SIOCETHTOOL, &ifr))
+		snprintf(driver, len, "%s", di.driver);
+	if (!strcmp(driver, "veth")) {
+		ring = VETH_XDP_RING;
+	} else {
+		ifr.ifr_data = (void *)&rp;
+		if (!ioctl(fd, SIOCETHTOOL, &ifr))
+			ring = rp.tx_pending;
+	}
+	close(fd);
+	return ring;
+}
+
+static int sub_oif(struct agent *a, const struct bpfc_sub *sub)
+{
+	int oif = a->sub_oif[sub->id];
+
+	if (!oif) {
+		oif = rtnl_route_oif(sub->family, &sub->addr);
+		if (oif > 0)
+			a->sub_oif[sub->id] = oif;
+	}
+	return oif;
+}
+
+#define NETDEV_XDP_ACT_NDO_XMIT	4	/* linux/netdev.h, 6.3+ */
+
+/*
+ * Can oif take XDP frames? Since 6.3 the device says so, and a broadcast skips
+ * a device that cannot, silently; before, the transmit fails and
+ * bpfcast_xmit_result flags the device. *why says which.
+ */
+static bool egress_refuses_xdp(struct agent *a, int oif, const char **why)
+{
+	struct bpfc_egress eg;
+	__u64 features;
+	__u32 key = oif;
+
+	if (!netdev_xdp_features(oif, &features) && !(features & NETDEV_XDP_ACT_NDO_XMIT)) {
+		*why = "the device does not offer XDP transmit";
+		return true;
+	}
+	if (!bpf_map_lookup_elem(a->fd_egress, &key, &eg) && eg.flags & BPFC_EGRESS_F_NO_XDP_TX) {
+		*why = "the device failed an XDP transmit";
+		return true;
+	}
+	return false;
+}
+
+/* Why the stream cannot take the XDP path, or NULL and the one egress device. */
+static const char *xdp_ineligible(struct agent *a, const struct agent_stream *s,
+				  const struct bpfc_sub *ents, int n, int *oif)
+{
+	const char *refusal;
+	int i, o;
+
+	if (a->fanout != FANOUT_XDP)
+		return "TC fan-out chosen";
+	if (n == 0)
+		return "no subscribers";
+	if ((__u32)n < a->xdp_min_subs)
+		return "fewer subscribers than --xdp-min-subs";
+	if (a->xdp_generic)
+		return "an ingest interface runs generic XDP";
+	*oif = 0;
+	for (i = 0; i < n; i++) {
+		if (ents[i].family != s->spec.ingest.family)
+			return "subscribers of the other IP family";
+		o = sub_oif(a, &ents[i]);
+		if (o <= 0)
+			return "a subscriber has no route";
+		if (o == 1)
+			return "a subscriber is on this host";
+		if (*oif && o != *oif)
+			return "subscribers behind more than one device";
+		*oif = o;
+	}
+	if (egress_refuses_xdp(a, *oif, &refusal))
+		return refusal;
+	return NULL;
+}
+
+static int devmap_create(struct agent *a, const char *name, int n, int oif)
+{
+	struct bpf_devmap_val val = { .ifindex = oif, .bpf_prog.fd = a->fd_xdp_copy_prog };
+	__u32 i;
+	int fd;
+
+	fd = bpf_map_create(BPF_MAP_TYPE_DEVMAP, name, sizeof(__u32), sizeof(val), n, NULL);
+	if (fd < 0)
+		return -errno;
+	for (i = 0; i < (__u32)n; i++) {
+		if (bpf_map_update_elem(fd, &i, &val, BPF_ANY)) {
+			int err = -errno;
+
+			close(fd);
+			return err;
+		}
+	}
+	return fd;
+}
+
+/*
+ * Fill the slot of generation gen. The slot is marked invalid while its maps
+ * are replaced, so a copy still in flight from two generations ago is dropped
+ * and counted (xdp_stale) rather than sent to the wrong subscriber.
+ */
+static int slot_fill(struct agent *a, __u32 id, __u32 gen, const struct bpfc_sub *ents, int n,
+		     int oif)
+{
+	__u32 slot = bpfc_xdp_slot(id, gen), invalid = 0;
+	int list_fd, ports_fd, err = 0;
+	char name[16];
+
+	snprintf(name, sizeof(name), "bpfc_xl_%u", slot);
+	list_fd = state_list_create(a, name, ents, n);
+	if (list_fd < 0)
+		return list_fd;
+	snprintf(name, sizeof(name), "bpfc_xp_%u", slot);
+	ports_fd = devmap_create(a, name, n, oif);
+	if (ports_fd < 0) {
+		close(list_fd);
+		return ports_fd;
+	}
+	if (bpf_map_update_elem(a->fd_xdp_slot_gen, &slot, &invalid, BPF_ANY) ||
+	    bpf_map_update_elem(a->fd_xdp_lists, &slot, &list_fd, BPF_ANY) ||
+	    bpf_map_update_elem(a->fd_xdp_ports, &slot, &ports_fd, BPF_ANY) ||
+	    bpf_map_update_elem(a->fd_xdp_slot_gen, &slot, &gen, BPF_ANY))
+		err = -errno;
+	close(list_fd);
+	close(ports_fd);
+	return err;
+}
+
+static void slots_clear(struct agent *a, __u32 id)
+{
+	__u32 b, slot, invalid = 0;
+
+	for (b = 0; b < 2; b++) {
+		slot = bpfc_xdp_slot(id, b);
+		bpf_map_update_elem(a->fd_xdp_slot_gen, &slot, &invalid, BPF_ANY);
+		bpf_map_delete_elem(a->fd_xdp_ports, &slot);
+		bpf_map_delete_elem(a->fd_xdp_lists, &slot);
+	}
+}
+
+/* A NAPI batch makes n x 64 copies at once; say so if the egress cannot hold them. */
+static void check_burst(struct agent *a, const struct agent_stream *s, int n, int oif)
+{
+	char driver[32], ifname[IF_NAMESIZE] = "?";
+	__u32 ring = egress_ring(oif, driver, sizeof(driver));
+	__u64 burst = (__u64)n * NAPI_BUDGET;
+
+	if_indextoname(oif, ifname);
+	if (!ring || burst <= ring)
+		return;
+	pr_warn("stream %s: a %d-packet NAPI batch makes %llu copies for %s, whose %s ring "
+		"holds %u frames; copies beyond it are dropped unless the device drains as fast, "
+		"and ingest then sheds whole packets (drop reason 'congested')\n",
+		s->spec.name, NAPI_BUDGET, (unsigned long long)burst, ifname, driver, ring);
+}
+
+/* Called after the TC list is in place, with the same entries. */
+int xdpfan_publish(struct agent *a, __u32 id, const struct bpfc_sub *ents, int n)
+{
+	struct agent_stream *s = &a->streams[id];
+	struct bpfc_path cur = {}, next;
+	char ifname[IF_NAMESIZE] = "?";
+	const char *why;
+	int oif = 0, err;
+
+	bpf_map_lookup_elem(a->fd_path, &id, &cur);
+	s->replan = false;
+	why = xdp_ineligible(a, s, ents, n, &oif);
+	if (!why) {
+		next = (struct bpfc_path){ .kind = BPFC_PATH_XDP, .gen = cur.gen + 1,
+					   .egress_ifindex = oif };
+		if (!next.gen)
+			next.gen = 1;	/* 0 marks an invalid slot */
+		err = slot_fill(a, id, next.gen, ents, n, oif);
+		if (err) {
+			pr_warn("stream %s: cannot build the XDP fan-out (%s); using TC\n",
+				s->spec.name, strerror(-err));
+			why = "its DEVMAP could not be built";
+		}
+	}
+	if (why) {
+		next = cur;
+		next.kind = BPFC_PATH_TC;
+		if (bpf_map_update_elem(a->fd_path, &id, &next, BPF_ANY))
+			return -errno;
+		if (n && (s->xdp_oif || (a->fanout == FANOUT_XDP && !s->tc_logged)))
+			pr_info("stream %s: TC fan-out: %s\n", s->spec.name, why);
+		s->tc_logged = n > 0;
+		if (!n)
+			slots_clear(a, id);
+		s->xdp_oif = 0;
+		return 0;
+	}
+	if (bpf_map_update_elem(a->fd_path, &id, &next, BPF_ANY))
+		return -errno;
+	if (s->xdp_oif != oif) {
+		if_indextoname(oif, ifname);
+		pr_info("stream %s: XDP fan-out through %s\n", s->spec.name, ifname);
+		check_burst(a, s, n, oif);
+	}
+	s->xdp_oif = oif;
+	return 0;
+}
+
+void xdpfan_route_changed(struct agent *a, __u32 id)
+{
+	if (id < BPFC_MAX_STREAMS && a->streams[id].used && a->streams[id].xdp_oif)
+		a->streams[id].replan = true;
+}
+
+/* Send streams whose egress refused XDP frames back to TC; re-plan moved routes. */
+void xdpfan_tick(struct agent *a)
+{
+	char ifname[IF_NAMESIZE];
+	const char *why;
+	__u32 id;
+	int i;
+
+	for (id = 0; id < BPFC_MAX_STREAMS; id++) {
+		struct agent_stream *s = &a->streams[id];
+
+		if (!s->used || !s->xdp_oif)
+			continue;
+		if (egress_refuses_xdp(a, s->xdp_oif, &why)) {
+			if (!if_indextoname(s->xdp_oif, ifname))
+				snprintf(ifname, sizeof(ifname), "ifindex %d", s->xdp_oif);
+			pr_warn("%s: %s: stream %s goes back to TC fan-out (a veth transmits XDP "
+				"frames only while its peer has an XDP program or GRO)\n", ifname,
+				why, s->spec.name);
+		} else if (!s->replan) {
+			continue;
+		} else {
+			for (i = 0; i < s->n_subs; i++)
+				a->sub_oif[s->subs[i]] = 0;
+		}
+		state_republish(a, id);
+	}
+}
+
+/*
+ * The transmit monitor is a tracing program: its link is pinned so it keeps
+ * watching while no agent runs. A fresh start re-learns refusals.
+ */
+int xdpfan_attach_monitor(struct agent *a)
+{
+	char path[PATH_MAX];
+	struct bpf_link *link;
+	__u32 key;
+	int err;
+
+	while (!bpf_map_get_next_key(a->fd_egress, NULL, &key))
+		if (bpf_map_delete_elem(a->fd_egress, &key))
+			break;
+	snprintf(path, sizeof(path), "%s/%s", a->pin_dir, BPFC_PIN_XMIT_LINK);
+	link = bpf_program__attach(a->skel->progs.bpfcast_xmit_result);
+	if (!link) {
+		err = -errno;
+		pr_warn("cannot watch XDP transmits (%s): the XDP fan-out stays off\n",
+			strerror(-err));
+		a->fanout = FANOUT_TC;
+		return 0;
+	}
+	unlink(path);
+	err = bpf_link__pin(link, path);
+	if (err)
+		pr_warn("cannot pin %s: %s\n", path, strerror(-err));
+	bpf_link__disconnect(link);
+	bpf_link__destroy(link);
+	return 0;
+}
