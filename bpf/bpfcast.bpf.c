@@ -232,15 +232,6 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } bpfc_egress SEC(".maps");
 
-/* Per CPU: shed input while egress is overflowing. Written on egress drops. */
-struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, 1);
-	__type(key, __u32);
-	__type(value, struct bpfc_congestion);
-	__uint(pinning, LIBBPF_PIN_BY_NAME);
-} bpfc_congestion SEC(".maps");
-
 /*
  * Per-CPU scratch for one copy's headers: the copy loop's stack frame and the
  * program's must fit in 512 bytes together. Nothing here outlives one copy, so
@@ -297,31 +288,18 @@ static __always_inline bool addr_equal(const union bpfc_addr *a, const union bpf
 /* ---- Congestion --------------------------------------------------------- */
 
 /*
- * An egress queue that overflows wastes every copy made for it, and under
- * overload the copies starve the transmit side. So after a drop, ingest sheds
- * whole input packets for shed_us on that CPU: fewer packets, each delivered.
+ * A full egress queue wastes every copy made for it, and under overload the
+ * copies starve the transmit side. So after a drop, ingest sheds whole input
+ * packets for shed_us: fewer packets, each delivered to everyone. The scope is
+ * the egress device on the XDP path, the stream on the TC path, so one
+ * congested device does not cost other streams anything.
  */
-static __always_inline void congestion_mark(__u64 now)
-{
-	struct bpfc_congestion *cg;
-	struct bpfc_settings *cfg;
-	__u32 zero = 0;
-
-	cfg = bpf_map_lookup_elem(&bpfc_settings, &zero);
-	cg = bpf_map_lookup_elem(&bpfc_congestion, &zero);
-	if (!cfg || !cfg->shed_us || !cg)
-		return;
-	if (now >= cg->until_ns)
-		cg->episodes++;
-	cg->until_ns = now + cfg->shed_us * 1000ULL;
-}
-
-static __always_inline bool congested(__u64 now)
+static __always_inline __u64 shed_until(__u64 now)
 {
 	__u32 zero = 0;
-	struct bpfc_congestion *cg = bpf_map_lookup_elem(&bpfc_congestion, &zero);
+	struct bpfc_settings *cfg = bpf_map_lookup_elem(&bpfc_settings, &zero);
 
-	return cg && now < cg->until_ns;
+	return cfg && cfg->shed_us ? now + cfg->shed_us * 1000ULL : 0;
 }
 
 /* ---- XDP ingest --------------------------------------------------------- */
@@ -332,22 +310,32 @@ static __always_inline bool congested(__u64 now)
  * handles what this path does not (VLAN tags, IP options, extension headers).
  */
 static __always_inline int xdp_fanout(struct xdp_md *ctx, const struct bpfc_stream *s,
-				      const struct pkt *p, __u64 now)
+				      struct bpfc_stream_stats *ss, struct bpfc_stream_state *st,
+				      const struct pkt *p, __u64 now, __u32 len)
 {
 	__u32 l3_len = p->family == BPFC_AF_INET ? sizeof(struct iphdr) : sizeof(struct ipv6hdr);
 	struct bpfc_xdp_meta *meta;
 	struct bpfc_path *path;
-	struct bpfc_egress *eg;
+	struct bpfc_egress *eg = NULL;
 	__u32 slot, zero = 0, *seq;
+	bool xdp;
 	void *ports;
 	__s64 sum;
 
 	path = bpf_map_lookup_elem(&bpfc_path, &s->id);
-	if (!path || path->kind != BPFC_PATH_XDP)
+	xdp = path && path->kind == BPFC_PATH_XDP;
+	if (xdp)
+		eg = bpf_map_lookup_elem(&bpfc_egress, &path->egress_ifindex);
+	if (now < (eg ? eg->congested_until_ns : st->congested_until_ns)) {
+		ss->drop_congested++;
+		return XDP_DROP;
+	}
+	ss->rx_packets++;
+	ss->rx_bytes += len;
+	if (!xdp)
 		return XDP_PASS;
 	if (p->l3_off != ETH_HLEN || p->l3_len != l3_len || p->udp_len < sizeof(struct udphdr))
 		return XDP_PASS;
-	eg = bpf_map_lookup_elem(&bpfc_egress, &path->egress_ifindex);
 	if (eg && eg->flags & BPFC_EGRESS_F_NO_XDP_TX)
 		return XDP_PASS;
 	slot = bpfc_xdp_slot(s->id, path->gen);
@@ -371,8 +359,7 @@ static __always_inline int xdp_fanout(struct xdp_md *ctx, const struct bpfc_stre
 	meta->gen = path->gen;
 	meta->payload_sum = (__u32)sum;
 	meta->egress_port = s->egress_port;
-	meta->pad = 0;
-	meta->pad2 = 0;
+	__builtin_memcpy(meta->egress_mac, path->egress_mac, ETH_ALEN);
 	return bpf_redirect_map(ports, 0, BPF_F_BROADCAST);
 }
 
@@ -570,13 +557,7 @@ int bpfcast_xdp_ingest(struct xdp_md *ctx)
 	now = bpf_ktime_get_ns();
 	note_source(s->id, st, &p);
 	maybe_sample(s->id, st, now);
-	if (congested(now)) {
-		ss->drop_congested++;
-		return XDP_DROP;
-	}
-	ss->rx_packets++;
-	ss->rx_bytes += data_end - data;
-	return xdp_fanout(ctx, s, &p, now);
+	return xdp_fanout(ctx, s, ss, st, &p, now, data_end - data);
 }
 
 /* ---- TC fan-out --------------------------------------------------------- */
@@ -586,6 +567,7 @@ struct fanout_ctx {
 	struct __sk_buff *skb;
 	void *list;				/* inner map: this stream's subscribers */
 	struct bpfc_stream_stats *ss;
+	struct bpfc_stream_state *st;		/* congestion clock */
 	struct fanout_scratch *sc;
 	__u64 now;				/* consent clock */
 	__u32 stream_id;
@@ -863,7 +845,8 @@ static long fanout_one(__u32 index, void *data)
 	if (bpf_clone_redirect(c->skb, fib->ifindex, 0)) {
 		subst->err_redirect++;
 		sub_error(c->ss, c->stream_id, ent, BPFC_EV_TX_ERROR, BPFC_TXERR_REDIRECT);
-		congestion_mark(c->now);
+		if (c->st)
+			c->st->congested_until_ns = shed_until(c->now);
 		return 0;
 	}
 	subst->packets++;
@@ -992,6 +975,7 @@ int bpfcast_tc_fanout(struct __sk_buff *skb)
 		return TC_ACT_SHOT;
 	list = bpf_map_lookup_elem(&bpfc_fanout, &s->id);
 	c.ss = bpf_map_lookup_elem(&bpfc_strm_stats, &s->id);
+	c.st = bpf_map_lookup_elem(&bpfc_strm_state, &s->id);
 	c.sc = bpf_map_lookup_elem(&bpfc_scratch, &zero);
 	if (!list || !c.ss || !c.sc)
 		return TC_ACT_SHOT;
@@ -1020,7 +1004,7 @@ int bpfcast_tc_fanout(struct __sk_buff *skb)
  * subscriber by position: a per-CPU cursor that restarts with each packet.
  */
 static __always_inline struct bpfc_sub *xdp_copy_sub(const struct bpfc_xdp_meta *meta,
-						     struct bpfc_global_stats *gs)
+						     struct bpfc_global_stats *gs, bool *last)
 {
 	struct bpfc_xdp_cursor *cur;
 	__u32 zero = 0, slot, idx, *slot_gen;
@@ -1041,8 +1025,11 @@ static __always_inline struct bpfc_sub *xdp_copy_sub(const struct bpfc_xdp_meta 
 	ent = list ? bpf_map_lookup_elem(list, &idx) : NULL;
 	if (!slot_gen || *slot_gen != meta->gen || !ent) {
 		gs->xdp_stale++;
+		*last = true;	/* unknown: assume so, the flush must happen */
 		return NULL;
 	}
+	idx++;
+	*last = !bpf_map_lookup_elem(list, &idx);
 	return ent;
 }
 
@@ -1121,6 +1108,56 @@ static __always_inline int xdp_rewrite6(void *data, void *data_end,
 	return 0;
 }
 
+#define ETH_P_LOCAL_EXP1	0x88B5	/* IEEE 802 local experimental: nobody handles it */
+
+/* Fresh loads of xdp_md fields: clang may otherwise reuse ctx+off, which the verifier refuses. */
+#define XDP_CTX_LOAD(ctx, field)						\
+	({									\
+		unsigned long __v;						\
+		asm volatile("%0 = *(u32 *)(%1 + %2)"				\
+			     : "=r"(__v)					\
+			     : "r"(ctx), "i"(offsetof(struct xdp_md, field)));	\
+		(void *)__v;							\
+	})
+
+/*
+ * A copy that must not go out. The kernel flushes a device's XDP queue to the
+ * driver only with a frame to send: if the last bulk of a poll is all dropped,
+ * the copies before it wait unflushed (a veth peer is never woken). So a
+ * packet's last copy is never dropped: it leaves as a minimum frame addressed
+ * to our own egress MAC, which the first switch or the peer's stack discards.
+ */
+static __always_inline int withhold(struct xdp_md *ctx, const struct bpfc_xdp_meta *meta,
+				    struct bpfc_global_stats *gs, bool last)
+{
+	__u8 mac[ETH_ALEN];
+	struct ethhdr *eth;
+	__u32 zero = 0;
+	int shrink;
+
+	if (!last) {
+		struct bpfc_xdp_cursor *cur = bpf_map_lookup_elem(&bpfc_xdp_cursor, &zero);
+
+		/* The transmit monitor tells these from a full queue. */
+		if (cur)
+			cur->withheld++;
+		return XDP_DROP;
+	}
+	__builtin_memcpy(mac, meta->egress_mac, ETH_ALEN);
+	bpf_xdp_adjust_meta(ctx, sizeof(*meta));
+	shrink = (int)(XDP_CTX_LOAD(ctx, data_end) - XDP_CTX_LOAD(ctx, data)) - 60;
+	if (shrink > 0 && bpf_xdp_adjust_tail(ctx, -shrink))
+		return XDP_DROP;
+	eth = XDP_CTX_LOAD(ctx, data);
+	if ((void *)(eth + 1) > XDP_CTX_LOAD(ctx, data_end))
+		return XDP_DROP;
+	__builtin_memcpy(eth->h_dest, mac, ETH_ALEN);
+	__builtin_memcpy(eth->h_source, mac, ETH_ALEN);
+	eth->h_proto = bpf_htons(ETH_P_LOCAL_EXP1);
+	gs->xdp_withheld_last++;
+	return XDP_PASS;
+}
+
 SEC("xdp/devmap")
 int bpfcast_xdp_copy(struct xdp_md *ctx)
 {
@@ -1133,6 +1170,7 @@ int bpfcast_xdp_copy(struct xdp_md *ctx)
 	struct bpfc_ifaddr *ifa;
 	struct bpfc_sub *ent;
 	__u32 ifindex, len;
+	bool last = true;
 	int err;
 
 	if (!gs)
@@ -1141,31 +1179,31 @@ int bpfcast_xdp_copy(struct xdp_md *ctx)
 		gs->xdp_no_meta++;
 		return XDP_DROP;
 	}
-	ent = xdp_copy_sub(meta, gs);
+	ent = xdp_copy_sub(meta, gs, &last);
 	if (!ent)
-		return XDP_DROP;
+		return withhold(ctx, meta, gs, last);
 	ss = bpf_map_lookup_elem(&bpfc_strm_stats, &meta->stream_id);
 	subst = bpf_map_lookup_elem(&bpfc_sub_stats, &ent->id);
 	if (!ss || !subst)
-		return XDP_DROP;
+		return withhold(ctx, meta, gs, last);
 	if (!consent_fresh(ent->id, meta->now_ns)) {
 		subst->no_consent++;
-		return XDP_DROP;
+		return withhold(ctx, meta, gs, last);
 	}
 	if (route_sub(ctx, ss, meta->stream_id, meta->egress_port, ent, &fib, subst))
-		return XDP_DROP;
+		return withhold(ctx, meta, gs, last);
 	if (fib.ifindex != ctx->egress_ifindex) {
 		/* The agent re-plans the stream when it sees this. */
 		subst->err_route_changed++;
 		sub_error(ss, meta->stream_id, ent, BPFC_EV_TX_ERROR, BPFC_TXERR_ROUTE_CHANGED);
-		return XDP_DROP;
+		return withhold(ctx, meta, gs, last);
 	}
 	ifindex = fib.ifindex;
 	ifa = bpf_map_lookup_elem(&bpfc_ifaddrs, &ifindex);
 	if (!ifa || (ent->family == BPFC_AF_INET ? !ifa->v4 : !(ifa->v6[0] | ifa->v6[3]))) {
 		subst->err_no_ifaddr++;
 		sub_error(ss, meta->stream_id, ent, BPFC_EV_TX_ERROR, BPFC_TXERR_NO_IFADDR);
-		return XDP_DROP;
+		return withhold(ctx, meta, gs, last);
 	}
 	if (ent->family == BPFC_AF_INET)
 		err = xdp_rewrite4(data, (void *)(long)ctx->data_end, meta, &fib, ifa->v4, ent);
@@ -1174,7 +1212,7 @@ int bpfcast_xdp_copy(struct xdp_md *ctx)
 	if (err) {
 		subst->err_redirect++;
 		ss->tx_errors++;
-		return XDP_DROP;
+		return withhold(ctx, meta, gs, last);
 	}
 	len = ctx->data_end - ctx->data;
 	subst->packets++;
@@ -1199,7 +1237,16 @@ int BPF_PROG(bpfcast_xmit_result, const struct net_device *from_dev,
 	     const struct net_device *to_dev, int sent, int drops, int err)
 {
 	struct bpfc_egress *eg, fresh = {};
-	__u32 ifindex = to_dev->ifindex;
+	__u32 ifindex = to_dev->ifindex, zero = 0;
+	struct bpfc_xdp_cursor *cur;
+	__u64 now;
+
+	/* Drops counts what our devmap program withheld too: not congestion. */
+	cur = bpf_map_lookup_elem(&bpfc_xdp_cursor, &zero);
+	if (cur) {
+		drops -= cur->withheld;
+		cur->withheld = 0;
+	}
 
 	if (netns_ino && to_dev->nd_net.net->ns.inum != netns_ino)
 		return 0;
@@ -1221,6 +1268,9 @@ int BPF_PROG(bpfcast_xmit_result, const struct net_device *from_dev,
 		return 0;
 	}
 	__sync_fetch_and_add(&eg->dropped, drops);
-	congestion_mark(bpf_ktime_get_ns());
+	now = bpf_ktime_get_ns();
+	if (now >= eg->congested_until_ns)
+		__sync_fetch_and_add(&eg->congestion_episodes, 1);
+	eg->congested_until_ns = shed_until(now);
 	return 0;
 }

@@ -23,7 +23,6 @@
  * bpfc_xdp_ports      ARRAY_OF_MAPS    bpfc_xdp_slot()        inner DEVMAP, one entry per copy
  * bpfc_xdp_slot_gen   ARRAY            bpfc_xdp_slot()        generation the slot holds
  * bpfc_egress         HASH             egress ifindex         bpfc_egress (XDP transmit results)
- * bpfc_congestion     PERCPU_ARRAY     0                      bpfc_congestion
  */
 #ifndef BPFCAST_MAPS_H
 #define BPFCAST_MAPS_H
@@ -168,13 +167,14 @@ struct bpfc_join_window {
 	__u32 pad;
 };
 
-/* Written by XDP, read by the agent. */
+/* Written by XDP (and TC: congestion), read by the agent. */
 struct bpfc_stream_state {
 	__u64 last_sample_ns;
 	__u8 last_src_family;
 	__u8 pad[3];
 	union bpfc_addr last_src;
 	__u32 pad2;
+	__u64 congested_until_ns;	/* TC path: a copy was refused; shed until then */
 };
 
 /* Packets that match no stream or cannot be parsed. */
@@ -193,6 +193,7 @@ struct bpfc_global_stats {
 	__u64 join_rate_limited;	/* JOIN-port packets over a source's budget: dropped */
 	__u64 xdp_no_meta;		/* XDP copy without its metadata: dropped */
 	__u64 xdp_stale;		/* XDP copy of a list already replaced: dropped */
+	__u64 xdp_withheld_last;	/* XDP: a packet's last copy withheld, sent to ourselves */
 };
 
 /*
@@ -211,7 +212,8 @@ struct bpfc_path {
 	__u32 kind;			/* enum bpfc_path_kind */
 	__u32 gen;			/* XDP: the slot in use is bpfc_xdp_slot(id, gen) */
 	__u32 egress_ifindex;		/* XDP: the one device every copy leaves by */
-	__u32 pad;
+	__u8 egress_mac[6];		/* XDP: its address, for withheld last copies */
+	__u16 pad;
 };
 
 #define bpfc_xdp_slot(stream_id, gen)	((stream_id) * 2 + ((gen) & 1))
@@ -224,8 +226,7 @@ struct bpfc_xdp_meta {
 	__u32 gen;
 	__u32 payload_sum;		/* unfolded checksum of the UDP payload */
 	__be16 egress_port;
-	__u16 pad;
-	__u32 pad2;
+	__u8 egress_mac[6];
 };
 _Static_assert(sizeof(struct bpfc_xdp_meta) <= 32, "XDP metadata is at most 32 bytes");
 
@@ -233,6 +234,8 @@ _Static_assert(sizeof(struct bpfc_xdp_meta) <= 32, "XDP metadata is at most 32 b
 struct bpfc_xdp_cursor {
 	__u32 seq;
 	__u32 next;
+	__u32 withheld;			/* dropped by us in the bulk being flushed */
+	__u32 pad;
 };
 
 /* XDP transmit results per egress device, from the xdp_devmap_xmit tracepoint. */
@@ -242,14 +245,10 @@ struct bpfc_egress {
 	__u64 sent;
 	__u64 dropped;			/* queue full: congestion */
 	__u64 refused;			/* driver error: cannot transmit XDP frames */
+	__u64 congested_until_ns;	/* XDP streams through here shed until then */
+	__u64 congestion_episodes;
 	__u32 flags;
 	__s32 last_err;
-};
-
-/* Per CPU: shed whole input packets until this time (an egress queue overflowed). */
-struct bpfc_congestion {
-	__u64 until_ns;
-	__u64 episodes;
 };
 
 /* Source addresses the copies leave with, per egress interface. */

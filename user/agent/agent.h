@@ -83,7 +83,7 @@ struct agent {
 	struct bpfcast *skel;
 	int fd_streams, fd_fanout, fd_subs, fd_strm_stats, fd_sub_stats, fd_strm_state;
 	int fd_sub_evt, fd_global, fd_ifaddrs, fd_attach, fd_consent, fd_settings;
-	int fd_path, fd_xdp_lists, fd_xdp_ports, fd_xdp_slot_gen, fd_egress, fd_congestion;
+	int fd_path, fd_xdp_lists, fd_xdp_ports, fd_xdp_slot_gen, fd_egress;
 	int fd_xdp_copy_prog;
 	bool xdp_generic;		/* some ingest interface runs generic XDP */
 	int btf_fd;

@@ -150,7 +150,6 @@ int dp_open_load(struct agent *a)
 	a->fd_xdp_ports = bpf_map__fd(a->skel->maps.bpfc_xdp_ports);
 	a->fd_xdp_slot_gen = bpf_map__fd(a->skel->maps.bpfc_xdp_slot_gen);
 	a->fd_egress = bpf_map__fd(a->skel->maps.bpfc_egress);
-	a->fd_congestion = bpf_map__fd(a->skel->maps.bpfc_congestion);
 	a->fd_xdp_copy_prog = bpf_program__fd(a->skel->progs.bpfcast_xdp_copy);
 
 	/* Fan-out lists are created at run time; give them BTF so bpftool shows fields. */

@@ -17,6 +17,7 @@
 #include <sys/stat.h>
 #include <linux/ethtool.h>
 #include <linux/sockios.h>
+#include <net/if.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include "bpfcast.skel.h"
@@ -53,6 +54,47 @@ static __u32 egress_ring(int ifindex, char *driver, size_t len)
 	}
 	close(fd);
 	return ring;
+}
+
+static int egress_mac(int ifindex, __u8 mac[6])
+{
+	struct ifreq ifr = {};
+	int fd, err = -ENODEV;
+
+	if (!if_indextoname(ifindex, ifr.ifr_name))
+		return err;
+	fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -errno;
+	if (!ioctl(fd, SIOCGIFHWADDR, &ifr)) {
+		memcpy(mac, ifr.ifr_hwaddr.sa_data, 6);
+		err = 0;
+	}
+	close(fd);
+	return err;
+}
+
+/*
+ * The XDP list: subscribers that never need consent last, so that a packet's
+ * last copy is the one least likely to be withheld (bpfcast_xdp_copy sends a
+ * withheld last copy to ourselves to keep the device's queue flushing).
+ */
+static struct bpfc_sub *xdp_order(struct agent *a, const struct bpfc_sub *ents, int n)
+{
+	struct bpfc_sub *out = malloc(n * sizeof(*out));
+	int i, k = 0, pass;
+
+	if (!out)
+		return NULL;
+	for (pass = 0; pass < 2; pass++)
+		for (i = 0; i < n; i++) {
+			bool fixed = ents[i].kind == BPFC_SUB_PEER ||
+				     a->consent[ents[i].id].flags & BPFC_CONSENT_F_STATIC;
+
+			if (fixed == (pass == 1))
+				out[k++] = ents[i];
+		}
+	return out;
 }
 
 static int sub_oif(struct agent *a, const struct bpfc_sub *sub)
@@ -153,11 +195,15 @@ static int slot_fill(struct agent *a, __u32 id, __u32 gen, const struct bpfc_sub
 		     int oif)
 {
 	__u32 slot = bpfc_xdp_slot(id, gen), invalid = 0;
+	struct bpfc_sub *ordered = xdp_order(a, ents, n);
 	int list_fd, ports_fd, err = 0;
 	char name[16];
 
+	if (!ordered)
+		return -ENOMEM;
 	snprintf(name, sizeof(name), "bpfc_xl_%u", slot);
-	list_fd = state_list_create(a, name, ents, n);
+	list_fd = state_list_create(a, name, ordered, n);
+	free(ordered);
 	if (list_fd < 0)
 		return list_fd;
 	snprintf(name, sizeof(name), "bpfc_xp_%u", slot);
@@ -221,7 +267,9 @@ int xdpfan_publish(struct agent *a, __u32 id, const struct bpfc_sub *ents, int n
 					   .egress_ifindex = oif };
 		if (!next.gen)
 			next.gen = 1;	/* 0 marks an invalid slot */
-		err = slot_fill(a, id, next.gen, ents, n, oif);
+		err = egress_mac(oif, next.egress_mac);
+		if (!err)
+			err = slot_fill(a, id, next.gen, ents, n, oif);
 		if (err) {
 			pr_warn("stream %s: cannot build the XDP fan-out (%s); using TC\n",
 				s->spec.name, strerror(-err));
