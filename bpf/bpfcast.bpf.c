@@ -316,6 +316,8 @@ static __always_inline int xdp_fanout(struct xdp_md *ctx, const struct bpfc_stre
 	__u32 l3_len = p->family == BPFC_AF_INET ? sizeof(struct iphdr) : sizeof(struct ipv6hdr);
 	struct bpfc_xdp_meta *meta;
 	struct bpfc_path *path;
+	struct bpfc_global_stats *gs = global_stats();
+	struct bpfc_xdp_cursor *cur;
 	struct bpfc_egress *eg = NULL;
 	__u32 slot, zero = 0, *seq;
 	bool xdp;
@@ -336,13 +338,24 @@ static __always_inline int xdp_fanout(struct xdp_md *ctx, const struct bpfc_stre
 		return XDP_PASS;
 	if (p->l3_off != ETH_HLEN || p->l3_len != l3_len || p->udp_len < sizeof(struct udphdr))
 		return XDP_PASS;
-	if (eg && eg->flags & BPFC_EGRESS_F_NO_XDP_TX)
+	if (!gs || (eg && eg->flags & BPFC_EGRESS_F_NO_XDP_TX))
 		return XDP_PASS;
 	slot = bpfc_xdp_slot(s->id, path->gen);
 	ports = bpf_map_lookup_elem(&bpfc_xdp_ports, &slot);
 	seq = bpf_map_lookup_elem(&bpfc_xdp_seq, &zero);
-	if (!ports || !seq)
+	cur = bpf_map_lookup_elem(&bpfc_xdp_cursor, &zero);
+	if (!ports || !seq || !cur)
 		return XDP_PASS;
+	/*
+	 * The device's queue is flushed, and its consumer woken, only when this
+	 * NAPI poll ends: copies beyond what it holds would be dropped. Past
+	 * that budget the packet goes to TC, whose transmits wake the consumer.
+	 */
+	if (cur->poll_copies + path->copies > path->burst_frames) {
+		gs->xdp_burst_to_tc++;
+		return XDP_PASS;
+	}
+	cur->poll_copies += path->copies;
 	/* The sender's checksum may be partial (offloaded): sum the payload once here. */
 	sum = xdp_payload_sum(ctx, ETH_HLEN + l3_len + sizeof(struct udphdr),
 			      p->udp_len - sizeof(struct udphdr));
@@ -1272,5 +1285,17 @@ int BPF_PROG(bpfcast_xmit_result, const struct net_device *from_dev,
 	if (now >= eg->congested_until_ns)
 		__sync_fetch_and_add(&eg->congestion_episodes, 1);
 	eg->congested_until_ns = shed_until(now);
+	return 0;
+}
+
+/* The end of every NAPI poll on this CPU: its XDP copies have been flushed. */
+SEC("tp_btf/napi_poll")
+int BPF_PROG(bpfcast_poll_end, struct napi_struct *napi, int work, int budget)
+{
+	__u32 zero = 0;
+	struct bpfc_xdp_cursor *cur = bpf_map_lookup_elem(&bpfc_xdp_cursor, &zero);
+
+	if (cur)
+		cur->poll_copies = 0;
 	return 0;
 }

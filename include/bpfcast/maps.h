@@ -194,6 +194,7 @@ struct bpfc_global_stats {
 	__u64 xdp_no_meta;		/* XDP copy without its metadata: dropped */
 	__u64 xdp_stale;		/* XDP copy of a list already replaced: dropped */
 	__u64 xdp_withheld_last;	/* XDP: a packet's last copy withheld, sent to ourselves */
+	__u64 xdp_burst_to_tc;		/* XDP stream packets past the poll's burst budget: TC copied them */
 };
 
 /*
@@ -214,6 +215,8 @@ struct bpfc_path {
 	__u32 egress_ifindex;		/* XDP: the one device every copy leaves by */
 	__u8 egress_mac[6];		/* XDP: its address, for withheld last copies */
 	__u16 pad;
+	__u32 copies;			/* XDP: entries in the slot's DEVMAP */
+	__u32 burst_frames;		/* XDP: copies the egress holds between two flushes */
 };
 
 #define bpfc_xdp_slot(stream_id, gen)	((stream_id) * 2 + ((gen) & 1))
@@ -235,7 +238,7 @@ struct bpfc_xdp_cursor {
 	__u32 seq;
 	__u32 next;
 	__u32 withheld;			/* dropped by us in the bulk being flushed */
-	__u32 pad;
+	__u32 poll_copies;		/* XDP copies queued in this NAPI poll */
 };
 
 /* XDP transmit results per egress device, from the xdp_devmap_xmit tracepoint. */
@@ -308,5 +311,6 @@ enum bpfc_tx_error {
 #define BPFC_PIN_TC_PROG	"prog_tc_fanout"
 #define BPFC_PIN_XDP_COPY_PROG	"prog_xdp_copy"
 #define BPFC_PIN_XMIT_LINK	"link_devmap_xmit"
+#define BPFC_PIN_POLL_LINK	"link_napi_poll"
 
 #endif /* BPFCAST_MAPS_H */

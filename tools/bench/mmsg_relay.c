@@ -60,8 +60,13 @@ int main(int argc, char **argv)
 		perror("bind");
 		return 1;
 	}
-	signal(SIGTERM, on_signal);
-	signal(SIGINT, on_signal);
+	{
+		/* No SA_RESTART: a blocked recvmmsg must return to see the signal. */
+		struct sigaction sa = { .sa_handler = on_signal };
+
+		sigaction(SIGTERM, &sa, NULL);
+		sigaction(SIGINT, &sa, NULL);
+	}
 	for (i = 0; i < IN_BATCH; i++) {
 		in_iov[i].iov_base = bufs[i];
 		in_iov[i].iov_len = sizeof(bufs[i]);

@@ -56,6 +56,15 @@ static __u32 egress_ring(int ifindex, char *driver, size_t len)
 	return ring;
 }
 
+/* Copies the egress can hold between two flushes; an unknown ring counts as veth's. */
+static __u32 burst_frames(int oif)
+{
+	char driver[32];
+	__u32 ring = egress_ring(oif, driver, sizeof(driver));
+
+	return ring ? ring : VETH_XDP_RING;
+}
+
 static int egress_mac(int ifindex, __u8 mac[6])
 {
 	struct ifreq ifr = {};
@@ -163,6 +172,8 @@ static const char *xdp_ineligible(struct agent *a, const struct agent_stream *s,
 	}
 	if (egress_refuses_xdp(a, *oif, &refusal))
 		return refusal;
+	if ((__u32)n > burst_frames(*oif))
+		return "one packet's copies exceed what the egress ring holds";
 	return NULL;
 }
 
@@ -234,8 +245,11 @@ static void slots_clear(struct agent *a, __u32 id)
 	}
 }
 
-/* A NAPI batch makes n x 64 copies at once; say so if the egress cannot hold them. */
-static void check_burst(struct agent *a, const struct agent_stream *s, int n, int oif)
+/*
+ * A NAPI batch makes n x 64 copies at once. Say what the egress holds: past
+ * it, ingest hands a poll's remaining packets to TC (xdp_burst_to_tc).
+ */
+static void check_burst(const struct agent_stream *s, int n, int oif)
 {
 	char driver[32], ifname[IF_NAMESIZE] = "?";
 	__u32 ring = egress_ring(oif, driver, sizeof(driver));
@@ -245,9 +259,10 @@ static void check_burst(struct agent *a, const struct agent_stream *s, int n, in
 	if (!ring || burst <= ring)
 		return;
 	pr_warn("stream %s: a %d-packet NAPI batch makes %llu copies for %s, whose %s ring "
-		"holds %u frames; copies beyond it are dropped unless the device drains as fast, "
-		"and ingest then sheds whole packets (drop reason 'congested')\n",
-		s->spec.name, NAPI_BUDGET, (unsigned long long)burst, ifname, driver, ring);
+		"holds %u frames between flushes: the XDP path takes %u packets per poll and TC "
+		"copies the rest%s\n", s->spec.name, NAPI_BUDGET, (unsigned long long)burst,
+		ifname, driver, ring, ring / n,
+		strcmp(driver, "veth") ? "; raise the ring with ethtool -G" : "");
 }
 
 /* Called after the TC list is in place, with the same entries. */
@@ -264,7 +279,8 @@ int xdpfan_publish(struct agent *a, __u32 id, const struct bpfc_sub *ents, int n
 	why = xdp_ineligible(a, s, ents, n, &oif);
 	if (!why) {
 		next = (struct bpfc_path){ .kind = BPFC_PATH_XDP, .gen = cur.gen + 1,
-					   .egress_ifindex = oif };
+					   .egress_ifindex = oif, .copies = n,
+					   .burst_frames = burst_frames(oif) };
 		if (!next.gen)
 			next.gen = 1;	/* 0 marks an invalid slot */
 		err = egress_mac(oif, next.egress_mac);
@@ -294,7 +310,7 @@ int xdpfan_publish(struct agent *a, __u32 id, const struct bpfc_sub *ents, int n
 	if (s->xdp_oif != oif) {
 		if_indextoname(oif, ifname);
 		pr_info("stream %s: XDP fan-out through %s\n", s->spec.name, ifname);
-		check_burst(a, s, n, oif);
+		check_burst(s, n, oif);
 	}
 	s->xdp_oif = oif;
 	return 0;
@@ -335,34 +351,43 @@ void xdpfan_tick(struct agent *a)
 	}
 }
 
-/*
- * The transmit monitor is a tracing program: its link is pinned so it keeps
- * watching while no agent runs. A fresh start re-learns refusals.
- */
-int xdpfan_attach_monitor(struct agent *a)
+static int attach_pinned(struct agent *a, struct bpf_program *prog, const char *name)
 {
 	char path[PATH_MAX];
 	struct bpf_link *link;
+	int err;
+
+	snprintf(path, sizeof(path), "%s/%s", a->pin_dir, name);
+	link = bpf_program__attach(prog);
+	if (!link)
+		return -errno;
+	unlink(path);
+	err = bpf_link__pin(link, path);
+	bpf_link__disconnect(link);
+	bpf_link__destroy(link);
+	return err;
+}
+
+/*
+ * The XDP fan-out needs two tracing programs: the transmit monitor and the
+ * end-of-poll hook that resets the burst budget. Their links are pinned so they
+ * keep working while no agent runs. A fresh start re-learns refusals.
+ */
+int xdpfan_attach_monitor(struct agent *a)
+{
 	__u32 key;
 	int err;
 
 	while (!bpf_map_get_next_key(a->fd_egress, NULL, &key))
 		if (bpf_map_delete_elem(a->fd_egress, &key))
 			break;
-	snprintf(path, sizeof(path), "%s/%s", a->pin_dir, BPFC_PIN_XMIT_LINK);
-	link = bpf_program__attach(a->skel->progs.bpfcast_xmit_result);
-	if (!link) {
-		err = -errno;
-		pr_warn("cannot watch XDP transmits (%s): the XDP fan-out stays off\n",
-			strerror(-err));
+	err = attach_pinned(a, a->skel->progs.bpfcast_xmit_result, BPFC_PIN_XMIT_LINK);
+	if (!err)
+		err = attach_pinned(a, a->skel->progs.bpfcast_poll_end, BPFC_PIN_POLL_LINK);
+	if (err) {
+		pr_warn("cannot attach the XDP fan-out's tracing programs (%s): streams stay on "
+			"TC\n", strerror(-err));
 		a->fanout = FANOUT_TC;
-		return 0;
 	}
-	unlink(path);
-	err = bpf_link__pin(link, path);
-	if (err)
-		pr_warn("cannot pin %s: %s\n", path, strerror(-err));
-	bpf_link__disconnect(link);
-	bpf_link__destroy(link);
 	return 0;
 }
