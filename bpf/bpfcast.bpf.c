@@ -585,6 +585,8 @@ struct fanout_ctx {
 	__u64 now;				/* consent clock */
 	__u32 stream_id;
 	__u32 redirect_ifindex;			/* last copy goes out with bpf_redirect */
+	__u32 xmit_tried;			/* clones handed to an egress device */
+	__u32 xmit_failed;			/* ... that it refused: queue full */
 	__u8 family;				/* current L3 of the packet */
 	__u8 ttl;				/* already decremented */
 	__u8 tos;				/* IPv4 TOS / IPv6 traffic class */
@@ -855,11 +857,11 @@ static long fanout_one(__u32 index, void *data)
 		subst->bytes += c->skb->len;
 		return 1;
 	}
+	c->xmit_tried++;
 	if (bpf_clone_redirect(c->skb, fib->ifindex, 0)) {
 		subst->err_redirect++;
 		sub_error(c->ss, c->stream_id, ent, BPFC_EV_TX_ERROR, BPFC_TXERR_REDIRECT);
-		if (c->st)
-			c->st->congested_until_ns = shed_until(c->now);
+		c->xmit_failed++;
 		return 0;
 	}
 	subst->packets++;
@@ -1000,6 +1002,13 @@ int bpfcast_tc_fanout(struct __sk_buff *skb)
 	c.list = list;
 
 	bpf_loop(BPFC_MAX_SUBS, fanout_one, &c, 0);
+
+	/*
+	 * Most copies refused: the egress is overflowing (overload), so shed the
+	 * next packets. One subscriber's full queue must not cost the others.
+	 */
+	if (c.st && c.xmit_failed && c.xmit_failed * 2 >= c.xmit_tried)
+		c.st->congested_until_ns = shed_until(c.now);
 
 	if (!c.redirect_ifindex)
 		return TC_ACT_SHOT;

@@ -123,6 +123,7 @@ enum bpfc_stat_attr {
 	BPFC_STAT_NO_CONSENT,	/* u64: copies withheld for want of consent */
 	BPFC_STAT_JOIN_RATE_LIMITED, /* u64: JOIN packets dropped in XDP (relay only) */
 	BPFC_STAT_QUOTA_REFUSED,/* u64: subscriptions refused over a quota */
+	BPFC_STAT_SHED,		/* u64: input packets shed since the last report (congested egress) */
 	__BPFC_STAT_MAX,
 };
 #define BPFC_STAT_MAX (__BPFC_STAT_MAX - 1)

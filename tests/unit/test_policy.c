@@ -54,6 +54,23 @@ static void expect(int i, enum pol_action_type t, int relay, int peer, int devic
 		assert_int_equal(acts[i].device, device);
 }
 
+/* A relay shedding the stream (congested egress) takes no new device: offload. */
+static void a_shedding_relay_gets_no_new_devices(void **state)
+{
+	bool over;
+
+	assert_int_equal(place(0, 100, &over), A);
+	st.shedding[A] = true;
+	n_acts = 0;
+	assert_int_equal(place(1, 100, &over), B);
+	assert_false(over);
+	expect(0, POL_STREAM_AT, B, POL_NONE, POL_NONE);
+	expect(1, POL_PEER_ADD, A, B, POL_NONE);
+	st.shedding[A] = false;
+	n_acts = 0;
+	assert_int_equal(place(2, 100, &over), A);
+}
+
 static void under_threshold_stays_on_origin(void **state)
 {
 	bool over;
@@ -215,6 +232,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup(under_threshold_stays_on_origin, setup),
+		cmocka_unit_test_setup(a_shedding_relay_gets_no_new_devices, setup),
 		cmocka_unit_test_setup(offload_picks_most_spare_and_orders_actions, setup),
 		cmocka_unit_test_setup(disconnected_and_carrying_relays_are_not_chosen, setup),
 		cmocka_unit_test_setup(hold_delays_the_next_decision, setup),

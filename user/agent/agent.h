@@ -43,6 +43,8 @@ struct agent_stream {
 	int xdp_oif;		/* XDP fan-out through this device; 0: TC */
 	bool replan;		/* a route changed under the XDP fan-out */
 	bool tc_logged;		/* said why the stream is not on XDP */
+	__u64 shed_reported;	/* drop_congested at the last report to the manager */
+	__u64 tc_queue_warned;	/* burst size the egress queue was last warned about */
 	struct stream_rate rate;
 	/* consent and quota counters, since this agent started */
 	__u64 joins, challenges, join_refused, expiries, leaves, quota_refused;

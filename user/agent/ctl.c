@@ -380,6 +380,8 @@ int ctl_send_reports(struct agent *a, int fd)
 		put_u64(nlh, BPFC_STAT_ERRORS, st.tx_errors);
 		put_u64(nlh, BPFC_STAT_DEVICES, devices);
 		put_u64(nlh, BPFC_STAT_PEERS, peers);
+		put_u64(nlh, BPFC_STAT_SHED, st.drop_congested - s->shed_reported);
+		s->shed_reported = st.drop_congested;
 		mnl_attr_nest_end(nlh, nest);
 		put_drops(nlh, &st);
 		out_commit(&out, nlh);

@@ -220,8 +220,15 @@ static void mgr_handle(struct agent *a)
 		mgr_drop(a, "it sent a malformed message");
 }
 
-/* Did any stream cross its thresholds since the last report? */
-static bool threshold_crossed(struct agent *a)
+static bool stream_shedding(struct agent *a, __u32 id)
+{
+	struct bpfc_stream_stats st;
+
+	return !dp_read_stream_stats(a, id, &st) && st.drop_congested > a->streams[id].shed_reported;
+}
+
+/* Did any stream cross its thresholds, or start shedding, since the last report? */
+static bool threshold_crossed(struct agent *a, bool check_shedding)
 {
 	bool crossed = false;
 	int id, i;
@@ -231,7 +238,11 @@ static bool threshold_crossed(struct agent *a)
 		__u32 devices = 0;
 		bool over;
 
-		if (!s->used || (!s->th_devices && !s->th_mbps))
+		if (!s->used)
+			continue;
+		if (check_shedding && stream_shedding(a, id))
+			crossed = true;	/* a congested egress: the manager places elsewhere */
+		if (!s->th_devices && !s->th_mbps)
 			continue;
 		for (i = 0; i < s->n_subs; i++)
 			devices += a->subs[s->subs[i]].kind == BPFC_SUB_DEVICE;
@@ -315,7 +326,9 @@ void mgr_tick(struct agent *a)
 		mgr_drop(a, "silent (half-open connection)");
 		return;
 	}
-	if (now - m->last_report_ms >= BPFC_HEARTBEAT_MS || threshold_crossed(a)) {
+	/* Shedding is news at most once a second; thresholds at once. */
+	if (now - m->last_report_ms >= BPFC_HEARTBEAT_MS ||
+	    threshold_crossed(a, now - m->last_report_ms >= 1000)) {
 		struct nlmsghdr *nlh = bpfc_msg_start(buf, BPFC_MSG_HEARTBEAT,
 						      NLM_F_REQUEST | NLM_F_ACK, ++m->seq);
 

@@ -265,6 +265,53 @@ static void check_burst(const struct agent_stream *s, int n, int oif)
 		strcmp(driver, "veth") ? "; raise the ring with ethtool -G" : "");
 }
 
+static __u32 egress_txqlen(int ifindex)
+{
+	struct ifreq ifr = {};
+	int fd;
+	__u32 len = 0;
+
+	if (!if_indextoname(ifindex, ifr.ifr_name))
+		return 0;
+	fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return 0;
+	if (!ioctl(fd, SIOCGIFTXQLEN, &ifr))
+		len = ifr.ifr_qlen;
+	close(fd);
+	return len;
+}
+
+/*
+ * On TC, a poll's copies go through the egress qdisc: say so when its queue
+ * is shorter than a NAPI batch of them. Checked at the first subscriber's
+ * device, once per size class of the stream.
+ */
+static void check_tc_queue(struct agent *a, struct agent_stream *s, const struct bpfc_sub *ents,
+			   int n)
+{
+	char ifname[IF_NAMESIZE] = "?";
+	__u64 burst = (__u64)n * NAPI_BUDGET;
+	__u32 qlen;
+	int oif;
+
+	if (n < 8 || burst <= s->tc_queue_warned)
+		return;
+	oif = sub_oif(a, &ents[0]);
+	if (oif <= 1)
+		return;
+	qlen = egress_txqlen(oif);
+	if (!qlen || qlen >= burst)
+		return;
+	if_indextoname(oif, ifname);
+	s->tc_queue_warned = burst * 2;
+	pr_warn("stream %s: a %d-packet NAPI batch makes %llu copies for %s, whose queue holds %u "
+		"packets (none with qdisc noqueue, a veth's default): raise it (ip link set dev %s "
+		"txqueuelen %llu) or expect drops in bursts, counted and shed\n", s->spec.name,
+		NAPI_BUDGET, (unsigned long long)burst, ifname, qlen, ifname,
+		(unsigned long long)burst);
+}
+
 /* Called after the TC list is in place, with the same entries. */
 int xdpfan_publish(struct agent *a, __u32 id, const struct bpfc_sub *ents, int n)
 {
@@ -299,6 +346,8 @@ int xdpfan_publish(struct agent *a, __u32 id, const struct bpfc_sub *ents, int n
 			return -errno;
 		if (n && (s->xdp_oif || (a->fanout == FANOUT_XDP && !s->tc_logged)))
 			pr_info("stream %s: TC fan-out: %s\n", s->spec.name, why);
+		if (n)
+			check_tc_queue(a, s, ents, n);
 		s->tc_logged = n > 0;
 		if (!n)
 			slots_clear(a, id);

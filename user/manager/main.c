@@ -921,6 +921,8 @@ static void handle_report(int ci, const struct nlattr **tb)
 	mnl_attr_for_each_nested(a, tb[BPFC_A_STATS]) {
 		if (mnl_attr_get_payload_len(a) != 8)
 			continue;
+		if (mnl_attr_get_type(a) == BPFC_STAT_SHED)
+			streams[s].pol.shedding[conns[ci].relay] = mnl_attr_get_u64(a) > 0;
 		if (mnl_attr_get_type(a) == BPFC_STAT_TX_BPS) {
 			streams[s].tx_bps[conns[ci].relay] = mnl_attr_get_u64(a);
 			streams[s].pol.egress_mbps[conns[ci].relay] = mnl_attr_get_u64(a) / 1000000;

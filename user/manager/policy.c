@@ -11,6 +11,7 @@ void pol_stream_init(struct pol_stream *s, int origin, const struct pol_threshol
 		s->feeder[r] = POL_NONE;
 		s->devices[r] = 0;
 		s->egress_mbps[r] = 0;
+		s->shedding[r] = false;
 	}
 	s->origin = origin;
 	s->feeder[origin] = origin;
@@ -37,7 +38,7 @@ static bool has_room(const struct pol_stream *s, int r)
 		return false;
 	if (s->th.offload_above_mbps && s->egress_mbps[r] >= s->th.offload_above_mbps)
 		return false;
-	return true;
+	return !s->shedding[r];
 }
 
 static bool hold_over(const struct pol_stream *s, __u64 now_s)

@@ -6,8 +6,10 @@
  *
  * Rules (per stream):
  *  - A device goes to the first relay, in tree order (origin first, then by
- *    depth), that holds fewer than offload_above devices and is under
- *    offload_above_mbps when that is set.
+ *    depth), that holds fewer than offload_above devices, is under
+ *    offload_above_mbps when that is set, and is not shedding the stream
+ *    (its data plane dropped whole packets for a congested egress since its
+ *    last report).
  *  - When none has room, a peer is brought in: the connected relay with the
  *    most spare capacity that does not carry the stream. It is fed by the
  *    deepest relay of the tree, so trees grow A -> B -> C.
@@ -51,6 +53,7 @@ struct pol_stream {
 	int feeder[POL_MAX_RELAYS];	/* relay feeding this one; POL_NONE: not carrying */
 	__u32 devices[POL_MAX_RELAYS];
 	__u32 egress_mbps[POL_MAX_RELAYS];
+	bool shedding[POL_MAX_RELAYS];	/* congested egress at its last report */
 	__u64 last_decision_s;		/* 0: never */
 };
 
