@@ -15,8 +15,8 @@ SRC=$P-src RELAY=$P-relay SINK=$P-sink SLOW=$P-slow
 PIN=/sys/fs/bpf/$P
 SOCK=$_tmp/agent.sock
 LOG=$_tmp/agent.log
-COUNT=${E2E_COUNT:-6000}
-RATE=${E2E_RATE:-2000}
+COUNT=${E2E_COUNT:-4000}
+RATE=${E2E_RATE:-1000}
 FIRST=1000
 LAST=$((FIRST + COUNT - 1))
 
@@ -36,7 +36,7 @@ ip netns exec $SINK sh -c "echo 1 > /sys/class/net/$P-k0/threaded"
 # The sink stands for the subscribers' network: it drains its veth whenever
 # copies come (a NIC's ring drains in hardware), not when the generators'
 # busy-waits leave it a turn.
-for pid in $(pgrep "^napi/$P-k0-"); do chrt -f -p 50 "$pid"; done
+for pid in $(pgrep "^napi/$P-k0-"); do taskset -pc 1 "$pid" >/dev/null; chrt -f -p 50 "$pid"; done
 ip netns exec $SLOW ethtool -K $P-w0 gro off >/dev/null
 set +e
 
@@ -138,8 +138,14 @@ EOF
 bpftool map dump pinned $PIN/bpfc_global | grep -E '"xdp_(stale|no_meta)": [1-9]' &&
 	fail "XDP copies dropped as stale or without metadata" || ok "no XDP copy was stale or lost its metadata"
 
+[ $FAILED -eq 0 ] || {
+	echo "--- agent log"; cat "$LOG"
+	echo "--- data plane"; ctl status | grep -v device
+	bpftool map dump pinned $PIN/bpfc_egress 2>/dev/null | grep -E '"(sent|dropped|congestion_episodes)"'
+	bpftool map dump pinned $PIN/bpfc_global 2>/dev/null | grep -E '"xdp_' | grep -v '": 0'
+}
 kill "$AGENT_PID"
 nsenter --net=/run/netns/$RELAY "$AGENT" --detach --pin-dir $PIN >>"$LOG" 2>&1 && [ ! -e $PIN ] &&
 	ok "--detach removes the XDP fan-out's pins too" || fail "--detach left something behind"
-[ $FAILED -eq 0 ] || { echo "--- agent log"; cat "$LOG"; }
+
 finish "e2e/xdp_fanout"
