@@ -27,6 +27,39 @@ static __always_inline __u16 csum_fold(__s64 csum)
 		}							\
 	} while (0)
 
+/*
+ * What follows the whole blocks: rem (< CSUM_BLOCK) bytes at pos, in 4-byte
+ * aligned chunks, then up to 3 bytes zero-padded. Needs pos, data_end, rem,
+ * sum and a zeroed __u8 tail[4]; returns -1 from the caller on a bad bound.
+ */
+#define CSUM_TAIL()								\
+	do {									\
+		CSUM_CHUNK(128);						\
+		CSUM_CHUNK(64);							\
+		CSUM_CHUNK(32);							\
+		CSUM_CHUNK(16);							\
+		CSUM_CHUNK(8);							\
+		CSUM_CHUNK(4);							\
+		if (rem) {							\
+			__u8 *b = pos;						\
+										\
+			if ((void *)(b + 1) > data_end)				\
+				return -1;					\
+			tail[0] = b[0];						\
+			if (rem > 1) {						\
+				if ((void *)(b + 2) > data_end)			\
+					return -1;				\
+				tail[1] = b[1];					\
+			}							\
+			if (rem > 2) {						\
+				if ((void *)(b + 3) > data_end)			\
+					return -1;				\
+				tail[2] = b[2];					\
+			}							\
+			sum = bpf_csum_diff(NULL, 0, (__be32 *)tail, sizeof(tail), sum); \
+		}								\
+	} while (0)
+
 #define CSUM_BLOCK	256
 
 struct csum_walk {
@@ -95,30 +128,7 @@ static __always_inline int udp4_csum_fill(struct __sk_buff *skb, const struct pk
 	data = (void *)(long)skb->data;
 	data_end = (void *)(long)skb->data_end;
 	pos = data + UDP4_OFF + (w.blocks & 0x3F) * CSUM_BLOCK;
-	CSUM_CHUNK(128);
-	CSUM_CHUNK(64);
-	CSUM_CHUNK(32);
-	CSUM_CHUNK(16);
-	CSUM_CHUNK(8);
-	CSUM_CHUNK(4);
-	if (rem) {
-		__u8 *b = pos;
-
-		if ((void *)(b + 1) > data_end)
-			return -1;
-		tail[0] = b[0];
-		if (rem > 1) {
-			if ((void *)(b + 2) > data_end)
-				return -1;
-			tail[1] = b[1];
-		}
-		if (rem > 2) {
-			if ((void *)(b + 3) > data_end)
-				return -1;
-			tail[2] = b[2];
-		}
-		sum = bpf_csum_diff(NULL, 0, (__be32 *)tail, sizeof(tail), sum);
-	}
+	CSUM_TAIL();
 	check = csum_fold(sum);
 	if (!check)
 		check = 0xFFFF;
@@ -173,30 +183,7 @@ static __always_inline __s64 xdp_payload_sum(struct xdp_md *ctx, __u32 off, __u3
 	data = (void *)(long)ctx->data;
 	data_end = (void *)(long)ctx->data_end;
 	pos = data + (off & 0xFF) + (w.blocks & 0x3F) * CSUM_BLOCK;
-	CSUM_CHUNK(128);
-	CSUM_CHUNK(64);
-	CSUM_CHUNK(32);
-	CSUM_CHUNK(16);
-	CSUM_CHUNK(8);
-	CSUM_CHUNK(4);
-	if (rem) {
-		__u8 *b = pos;
-
-		if ((void *)(b + 1) > data_end)
-			return -1;
-		tail[0] = b[0];
-		if (rem > 1) {
-			if ((void *)(b + 2) > data_end)
-				return -1;
-			tail[1] = b[1];
-		}
-		if (rem > 2) {
-			if ((void *)(b + 3) > data_end)
-				return -1;
-			tail[2] = b[2];
-		}
-		sum = bpf_csum_diff(NULL, 0, (__be32 *)tail, sizeof(tail), sum);
-	}
+	CSUM_TAIL();
 	return sum;
 }
 
