@@ -311,12 +311,12 @@ static __always_inline __u64 shed_until(__u64 now)
  */
 static __always_inline int xdp_fanout(struct xdp_md *ctx, const struct bpfc_stream *s,
 				      struct bpfc_stream_stats *ss, struct bpfc_stream_state *st,
-				      const struct pkt *p, __u64 now, __u32 len)
+				      struct bpfc_global_stats *gs, const struct pkt *p, __u64 now,
+				      __u32 len)
 {
 	__u32 l3_len = p->family == BPFC_AF_INET ? sizeof(struct iphdr) : sizeof(struct ipv6hdr);
 	struct bpfc_xdp_meta *meta;
 	struct bpfc_path *path;
-	struct bpfc_global_stats *gs = global_stats();
 	struct bpfc_xdp_cursor *cur;
 	struct bpfc_egress *eg = NULL;
 	__u32 slot, zero = 0, *seq;
@@ -338,7 +338,7 @@ static __always_inline int xdp_fanout(struct xdp_md *ctx, const struct bpfc_stre
 		return XDP_PASS;
 	if (p->l3_off != ETH_HLEN || p->l3_len != l3_len || p->udp_len < sizeof(struct udphdr))
 		return XDP_PASS;
-	if (!gs || (eg && eg->flags & BPFC_EGRESS_F_NO_XDP_TX))
+	if (eg && eg->flags & BPFC_EGRESS_F_NO_XDP_TX)
 		return XDP_PASS;
 	slot = bpfc_xdp_slot(s->id, path->gen);
 	ports = bpf_map_lookup_elem(&bpfc_xdp_ports, &slot);
@@ -570,7 +570,7 @@ int bpfcast_xdp_ingest(struct xdp_md *ctx)
 	now = bpf_ktime_get_ns();
 	note_source(s->id, st, &p);
 	maybe_sample(s->id, st, now);
-	return xdp_fanout(ctx, s, ss, st, &p, now, data_end - data);
+	return xdp_fanout(ctx, s, ss, st, gs, &p, now, data_end - data);
 }
 
 /* ---- TC fan-out --------------------------------------------------------- */
