@@ -1005,9 +1005,10 @@ int bpfcast_tc_fanout(struct __sk_buff *skb)
 
 	/*
 	 * Most copies refused: the egress is overflowing (overload), so shed the
-	 * next packets. One subscriber's full queue must not cost the others.
+	 * next packets. One subscriber's full queue must not cost the others, nor
+	 * one refusal in a small fan-out: it sheds media bursts for nothing.
 	 */
-	if (c.st && c.xmit_failed && c.xmit_failed * 2 >= c.xmit_tried)
+	if (c.st && c.xmit_failed >= 4 && c.xmit_failed * 2 >= c.xmit_tried)
 		c.st->congested_until_ns = shed_until(c.now);
 
 	if (!c.redirect_ifindex)
