@@ -18,6 +18,7 @@ _pids=()
 _pin_dirs=()
 _tmp=$(mktemp -d /tmp/bpfcast-test.XXXXXX)
 FAILED=0
+_failures=()
 
 require_root() {
 	if [ "$(id -u)" -ne 0 ]; then
@@ -141,10 +142,29 @@ ok() { echo "  ok   $*"; }
 fail() {
 	echo "  FAIL $*"
 	FAILED=1
+	_failures+=("$*")
 }
 
+# dump_dataplane PIN_DIR SOCKET: where the copies went, for a failed test's log.
+dump_dataplane() {
+	echo "--- data plane"
+	"$CTL" --agent "$2" status 2>&1 | grep -v device
+	bpftool map dump pinned "$1"/bpfc_egress 2>/dev/null |
+		grep -E '"(sent|dropped|congestion_episodes)"'
+	bpftool map dump pinned "$1"/bpfc_global 2>/dev/null | grep -E '"(xdp_|tx_|events_)' |
+		grep -v '": 0'
+	# Column 2: packets the CPU's backlog (netdev_max_backlog) refused.
+	echo "softnet_stat (processed dropped squeezed, hex, per CPU):"
+	awk '{print "  cpu" NR - 1 ": " $1, $2, $3}' /proc/net/softnet_stat
+}
+
+# finish NAME: the verdict; a failed test repeats its failures last, where a
+# truncated log still shows them.
 finish() {
+	local f
 	if [ "$FAILED" -ne 0 ]; then
+		echo "failed checks of $1:"
+		for f in "${_failures[@]}"; do echo "  FAIL $f"; done
 		echo "FAIL: $1"
 		exit 1
 	fi

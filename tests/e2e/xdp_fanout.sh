@@ -140,9 +140,7 @@ bpftool map dump pinned $PIN/bpfc_global | grep -E '"xdp_(stale|no_meta)": [1-9]
 
 [ $FAILED -eq 0 ] || {
 	echo "--- agent log"; cat "$LOG"
-	echo "--- data plane"; ctl status | grep -v device
-	bpftool map dump pinned $PIN/bpfc_egress 2>/dev/null | grep -E '"(sent|dropped|congestion_episodes)"'
-	bpftool map dump pinned $PIN/bpfc_global 2>/dev/null | grep -E '"xdp_' | grep -v '": 0'
+	dump_dataplane $PIN "$SOCK"
 }
 kill "$AGENT_PID"
 nsenter --net=/run/netns/$RELAY "$AGENT" --detach --pin-dir $PIN >>"$LOG" 2>&1 && [ ! -e $PIN ] &&

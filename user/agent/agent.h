@@ -157,6 +157,11 @@ int xdpfan_attach_monitor(struct agent *a);
 
 /* rtnl.c */
 int rtnl_route_oif(__u8 family, const union bpfc_addr *addr);
+struct link_queue {
+	char qdisc[32];		/* root qdisc kind; "noqueue" or empty when none */
+	__u32 txqlen;
+};
+int rtnl_link_queue(int ifindex, struct link_queue *q);
 int netdev_xdp_features(int ifindex, __u64 *features);
 int rtnl_sync_ifaddrs(struct agent *a);
 int rtnl_events_open(struct agent *a);

@@ -314,6 +314,42 @@ int rtnl_mcast_join(int ifindex, __u8 family, const union bpfc_addr *group, bool
 	return ret;
 }
 
+static int link_queue_cb(const struct nlmsghdr *nlh, void *data)
+{
+	struct link_queue *q = data;
+	const struct nlattr *attr;
+
+	mnl_attr_for_each(attr, nlh, sizeof(struct ifinfomsg)) {
+		switch (mnl_attr_get_type(attr)) {
+		case IFLA_QDISC:
+			if (mnl_attr_validate(attr, MNL_TYPE_NUL_STRING) == 0)
+				snprintf(q->qdisc, sizeof(q->qdisc), "%s", mnl_attr_get_str(attr));
+			break;
+		case IFLA_TXQLEN:
+			if (mnl_attr_validate(attr, MNL_TYPE_U32) == 0)
+				q->txqlen = mnl_attr_get_u32(attr);
+			break;
+		}
+	}
+	return MNL_CB_OK;
+}
+
+/* The root qdisc of a device ("noqueue" when it has none) and its txqueuelen. */
+int rtnl_link_queue(int ifindex, struct link_queue *q)
+{
+	char buf[MNL_SOCKET_BUFFER_SIZE];
+	struct ifinfomsg *ifi;
+	struct nlmsghdr *nlh;
+
+	*q = (struct link_queue){};
+	nlh = mnl_nlmsg_put_header(buf);
+	nlh->nlmsg_type = RTM_GETLINK;
+	ifi = mnl_nlmsg_put_extra_header(nlh, sizeof(*ifi));
+	ifi->ifi_family = AF_UNSPEC;
+	ifi->ifi_index = ifindex;
+	return rtnl_talk(nlh, link_queue_cb, q);
+}
+
 static int write_sysctl(const char *path, const char *val)
 {
 	int fd = open(path, O_WRONLY | O_CLOEXEC);

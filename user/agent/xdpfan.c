@@ -265,34 +265,62 @@ static void check_burst(const struct agent_stream *s, int n, int oif)
 		strcmp(driver, "veth") ? "; raise the ring with ethtool -G" : "");
 }
 
-static __u32 egress_txqlen(int ifindex)
+/* net.core.netdev_max_backlog: init-netns only, so unreadable from a container. */
+static __u32 cpu_backlog(bool *known)
 {
-	struct ifreq ifr = {};
-	int fd;
-	__u32 len = 0;
+	char buf[32] = "";
+	FILE *f = fopen("/proc/sys/net/core/netdev_max_backlog", "re");
 
-	if (!if_indextoname(ifindex, ifr.ifr_name))
-		return 0;
-	fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-	if (fd < 0)
-		return 0;
-	if (!ioctl(fd, SIOCGIFTXQLEN, &ifr))
-		len = ifr.ifr_qlen;
-	close(fd);
-	return len;
+	*known = f && fgets(buf, sizeof(buf), f);
+	if (f)
+		fclose(f);
+	return *known ? strtoul(buf, NULL, 10) : 1000;	/* the kernel's default */
 }
 
 /*
- * On TC, a poll's copies go through the egress qdisc: say so when its queue
- * is shorter than a NAPI batch of them. Checked at the first subscriber's
+ * Where a TC burst of copies waits for the device, how many it holds there,
+ * and the command that raises it. The qdisc when there is one; with noqueue,
+ * a veth hands each copy to its peer's receive backlog on this CPU (shared by
+ * every device of the host), and a NIC to its transmit ring.
+ */
+static __u32 tc_egress_queue(int oif, const char *ifname, __u64 want, char *fix, size_t len)
+{
+	struct link_queue q;
+	char driver[32];
+	__u32 ring = egress_ring(oif, driver, sizeof(driver));
+	bool known;
+	__u32 held;
+
+	if (!rtnl_link_queue(oif, &q) && q.qdisc[0] && strcmp(q.qdisc, "noqueue")) {
+		snprintf(fix, len, "its %s qdisc holds %u (ip link set dev %s txqueuelen %llu)",
+			 q.qdisc, q.txqlen, ifname, (unsigned long long)want);
+		return q.txqlen;
+	}
+	if (!strcmp(driver, "veth")) {
+		held = cpu_backlog(&known);
+		snprintf(fix, len, "it has no qdisc, so they wait in the receiving CPU's backlog, "
+			 "which holds %u%s (sysctl -w net.core.netdev_max_backlog=%llu, or a qdisc: "
+			 "tc qdisc replace dev %s root pfifo limit %llu)", held,
+			 known ? "" : " unless raised (not readable from this network namespace)",
+			 (unsigned long long)want, ifname, (unsigned long long)want);
+		return held;
+	}
+	snprintf(fix, len, "it has no qdisc and its transmit ring holds %u (ethtool -G %s tx %llu)",
+		 ring, ifname, (unsigned long long)want);
+	return ring;
+}
+
+/*
+ * On TC, a poll's copies are queued at once: say so when the queue they wait
+ * in is shorter than a NAPI batch of them. Checked at the first subscriber's
  * device, once per size class of the stream.
  */
 static void check_tc_queue(struct agent *a, struct agent_stream *s, const struct bpfc_sub *ents,
 			   int n)
 {
-	char ifname[IF_NAMESIZE] = "?";
+	char ifname[IF_NAMESIZE] = "?", fix[320];
 	__u64 burst = (__u64)n * NAPI_BUDGET;
-	__u32 qlen;
+	__u32 held;
 	int oif;
 
 	if (n < 8 || burst <= s->tc_queue_warned)
@@ -300,16 +328,14 @@ static void check_tc_queue(struct agent *a, struct agent_stream *s, const struct
 	oif = sub_oif(a, &ents[0]);
 	if (oif <= 1)
 		return;
-	qlen = egress_txqlen(oif);
-	if (!qlen || qlen >= burst)
-		return;
 	if_indextoname(oif, ifname);
+	held = tc_egress_queue(oif, ifname, burst, fix, sizeof(fix));
+	if (!held || held >= burst)
+		return;
 	s->tc_queue_warned = burst * 2;
-	pr_warn("stream %s: a %d-packet NAPI batch makes %llu copies for %s, whose queue holds %u "
-		"packets (none with qdisc noqueue, a veth's default): raise it (ip link set dev %s "
-		"txqueuelen %llu) or expect drops in bursts, counted and shed\n", s->spec.name,
-		NAPI_BUDGET, (unsigned long long)burst, ifname, qlen, ifname,
-		(unsigned long long)burst);
+	pr_warn("stream %s: a %d-packet NAPI batch makes %llu copies for %s, but %s; expect drops "
+		"in bursts, counted and shed\n", s->spec.name, NAPI_BUDGET,
+		(unsigned long long)burst, ifname, fix);
 }
 
 /* Called after the TC list is in place, with the same entries. */
