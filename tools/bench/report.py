@@ -67,8 +67,9 @@ if knee:
 sock = os.path.join(out, "sockets.csv")
 if os.path.exists(sock):
     for r in csv.DictReader(open(sock)):
-        checks.append((f"socket variant N={r['n']}: {r['subscribers_exact']} of {r['n']} "
-                       "subscribers byte-exact", r["subscribers_exact"] == r["n"]))
+        checks.append((f"socket variant {r['relay']} N={r['n']}: {r['subscribers_exact']} of "
+                       f"{r['n']} subscribers byte-exact, in order",
+                       r["subscribers_exact"] == r["n"]))
 if checks:
     print()
     for text, ok in checks:

@@ -26,6 +26,12 @@
 
 #define NAPI_BUDGET	64	/* packets one poll may bring in: the burst unit */
 #define VETH_XDP_RING	256	/* veth's XDP frame ring; fixed in the driver */
+/*
+ * ptr_ring frees the slots its consumer has read in batches of 16 (two cache
+ * lines of pointers), so up to 15 read slots can still look full: a burst
+ * may count on the ring less one batch.
+ */
+#define PTR_RING_FREE_BATCH	16
 
 /* Frames the device can hold between our flush and its transmit; 0 if unknown. */
 static __u32 egress_ring(int ifindex, char *driver, size_t len)
@@ -56,13 +62,14 @@ static __u32 egress_ring(int ifindex, char *driver, size_t len)
 	return ring;
 }
 
-/* Copies the egress can hold between two flushes; an unknown ring counts as veth's. */
-static __u32 burst_frames(int oif)
+/* Copies the egress surely holds between two flushes; an unknown ring counts as veth's. */
+static __u32 burst_frames(int oif, char *driver, size_t len)
 {
-	char driver[32];
-	__u32 ring = egress_ring(oif, driver, sizeof(driver));
+	__u32 ring = egress_ring(oif, driver, len);
 
-	return ring ? ring : VETH_XDP_RING;
+	if (!ring || !strcmp(driver, "veth"))
+		return VETH_XDP_RING - PTR_RING_FREE_BATCH;
+	return ring;
 }
 
 static int egress_mac(int ifindex, __u8 mac[6])
@@ -146,6 +153,7 @@ static bool egress_refuses_xdp(struct agent *a, int oif, const char **why)
 static const char *xdp_ineligible(struct agent *a, const struct agent_stream *s,
 				  const struct bpfc_sub *ents, int n, int *oif)
 {
+	char driver[32];
 	const char *refusal;
 	int i, o;
 
@@ -172,8 +180,8 @@ static const char *xdp_ineligible(struct agent *a, const struct agent_stream *s,
 	}
 	if (egress_refuses_xdp(a, *oif, &refusal))
 		return refusal;
-	if ((__u32)n > burst_frames(*oif))
-		return "one packet's copies exceed what the egress ring holds";
+	if ((__u32)n > burst_frames(*oif, driver, sizeof(driver)))
+		return "one packet's copies exceed what the egress ring surely holds";
 	return NULL;
 }
 
@@ -252,16 +260,16 @@ static void slots_clear(struct agent *a, __u32 id)
 static void check_burst(const struct agent_stream *s, int n, int oif)
 {
 	char driver[32], ifname[IF_NAMESIZE] = "?";
-	__u32 ring = egress_ring(oif, driver, sizeof(driver));
+	__u32 held = burst_frames(oif, driver, sizeof(driver));
 	__u64 burst = (__u64)n * NAPI_BUDGET;
 
 	if_indextoname(oif, ifname);
-	if (!ring || burst <= ring)
+	if (burst <= held)
 		return;
 	pr_warn("stream %s: a %d-packet NAPI batch makes %llu copies for %s, whose %s ring "
-		"holds %u frames between flushes: the XDP path takes %u packets per poll and TC "
-		"copies the rest%s\n", s->spec.name, NAPI_BUDGET, (unsigned long long)burst,
-		ifname, driver, ring, ring / n,
+		"surely holds %u frames between flushes: the XDP path takes %u packets per poll "
+		"and TC copies the rest%s\n", s->spec.name, NAPI_BUDGET, (unsigned long long)burst,
+		ifname, driver, held, held / n,
 		strcmp(driver, "veth") ? "; raise the ring with ethtool -G" : "");
 }
 
@@ -343,7 +351,7 @@ int xdpfan_publish(struct agent *a, __u32 id, const struct bpfc_sub *ents, int n
 {
 	struct agent_stream *s = &a->streams[id];
 	struct bpfc_path cur = {}, next;
-	char ifname[IF_NAMESIZE] = "?";
+	char ifname[IF_NAMESIZE] = "?", driver[32];
 	const char *why;
 	int oif = 0, err;
 
@@ -353,7 +361,8 @@ int xdpfan_publish(struct agent *a, __u32 id, const struct bpfc_sub *ents, int n
 	if (!why) {
 		next = (struct bpfc_path){ .kind = BPFC_PATH_XDP, .gen = cur.gen + 1,
 					   .egress_ifindex = oif, .copies = n,
-					   .burst_frames = burst_frames(oif) };
+					   .burst_frames = burst_frames(oif, driver,
+									sizeof(driver)) };
 		if (!next.gen)
 			next.gen = 1;	/* 0 marks an invalid slot */
 		err = egress_mac(oif, next.egress_mac);
