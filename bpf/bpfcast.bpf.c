@@ -966,24 +966,6 @@ static __always_inline void fanout_ctx_init(struct fanout_ctx *c, struct __sk_bu
 	}
 }
 
-/*
- * XDP copies queued in this NAPI poll leave only when it ends. A packet of an
- * XDP stream that reaches TC meanwhile (past the poll's burst budget, or one
- * XDP cannot copy) would overtake them: send it once more through this
- * device's ingress, whose backlog runs after the poll has flushed.
- */
-static __always_inline bool defer_behind_xdp(struct __sk_buff *skb, __u32 stream_id)
-{
-	struct bpfc_path *path = bpf_map_lookup_elem(&bpfc_path, &stream_id);
-	struct bpfc_xdp_cursor *cur;
-	__u32 zero = 0;
-
-	if (!path || path->kind != BPFC_PATH_XDP || skb->cb[BPFC_CB_SLOT] == BPFC_CB_DEFERRED)
-		return false;
-	cur = bpf_map_lookup_elem(&bpfc_xdp_cursor, &zero);
-	return cur && cur->poll_copies;
-}
-
 SEC("tc")
 int bpfcast_tc_fanout(struct __sk_buff *skb)
 {
@@ -1006,14 +988,6 @@ int bpfcast_tc_fanout(struct __sk_buff *skb)
 	/* XDP counted these drops already; here only make sure nothing leaks. */
 	if (stream_check(s, &p) != VERDICT_COPY)
 		return TC_ACT_SHOT;
-	if (defer_behind_xdp(skb, s->id)) {
-		struct bpfc_global_stats *gs = global_stats();
-
-		if (gs)
-			gs->xdp_tc_deferred++;
-		skb->cb[BPFC_CB_SLOT] = BPFC_CB_DEFERRED;
-		return bpf_redirect(skb->ifindex, BPF_F_INGRESS);
-	}
 	list = bpf_map_lookup_elem(&bpfc_fanout, &s->id);
 	c.ss = bpf_map_lookup_elem(&bpfc_strm_stats, &s->id);
 	c.st = bpf_map_lookup_elem(&bpfc_strm_state, &s->id);

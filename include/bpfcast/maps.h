@@ -195,7 +195,6 @@ struct bpfc_global_stats {
 	__u64 xdp_stale;		/* XDP copy of a list already replaced: dropped */
 	__u64 xdp_withheld_last;	/* XDP: a packet's last copy withheld, sent to ourselves */
 	__u64 xdp_burst_to_tc;		/* XDP stream packets past the poll's burst budget: TC copied them */
-	__u64 xdp_tc_deferred;		/* ...that TC re-queued behind the poll's XDP copies, for order */
 };
 
 /*
@@ -233,13 +232,6 @@ struct bpfc_xdp_meta {
 	__u8 egress_mac[6];
 };
 _Static_assert(sizeof(struct bpfc_xdp_meta) <= 32, "XDP metadata is at most 32 bytes");
-
-/*
- * skb->cb[BPFC_CB_SLOT] of a packet TC re-queued behind a poll's XDP copies:
- * it is copied when it comes back, never deferred twice.
- */
-#define BPFC_CB_SLOT		4
-#define BPFC_CB_DEFERRED	0xb9fcdefeU
 
 /* Per CPU: which copy of which packet the devmap program is at. */
 struct bpfc_xdp_cursor {

@@ -662,72 +662,6 @@ static void run_tc_consent_case(void)
 	report("tc: only subscribers with fresh consent get copies; the rest are counted", ok);
 }
 
-/* Every CPU's count of XDP copies queued in the current NAPI poll. */
-static void set_poll_copies(__u32 copies)
-{
-	struct bpfc_xdp_cursor *cur = calloc(nr_cpus, sizeof(*cur));
-	__u32 zero = 0;
-	int c;
-
-	for (c = 0; c < nr_cpus; c++)
-		cur[c].poll_copies = copies;
-	bpf_map__update_elem(skel->maps.bpfc_xdp_cursor, &zero, 4, cur, sizeof(*cur) * nr_cpus, 0);
-	free(cur);
-}
-
-/* TC, with the packet's skb->cb[BPFC_CB_SLOT] set to mark. */
-static int run_tc_marked(const __u8 *pkt, size_t len, __u32 mark, __u8 *out, __u32 *out_len)
-{
-	struct __sk_buff ctx = {};
-	LIBBPF_OPTS(bpf_test_run_opts, o, .data_in = pkt, .data_size_in = len, .data_out = out,
-		    .data_size_out = 16384, .ctx_in = &ctx, .ctx_size_in = sizeof(ctx), .repeat = 1);
-	int err;
-
-	ctx.cb[BPFC_CB_SLOT] = mark;
-	err = bpf_prog_test_run_opts(tc_fd, &o);
-	*out_len = o.data_size_out;
-	return err ? -1000 + err : (int)o.retval;
-}
-
-/*
- * A packet of an XDP-path stream that reaches TC while this poll's XDP copies
- * still wait for the flush is re-queued once, uncopied; copied when it returns,
- * or when the poll has nothing queued.
- */
-static void run_tc_defer_case(void)
-{
-	const char *subs[] = { "198.18.4.10:6010" };
-	struct bpfc_path xdp = { .kind = BPFC_PATH_XDP }, tc = { .kind = BPFC_PATH_TC };
-	struct spec s = { .src = "198.18.0.1", .dst = "198.18.0.2", .dport = 5000 };
-	struct want w = { AF_INET, "198.18.4.1", "198.18.4.10", 6010, 63, 1316 };
-	__u8 pkt[4096], out[16384];
-	__u32 id = next_sub_id, out_len;
-	size_t len = build(&s, pkt);
-	__u64 deferred = GLOBAL_STAT(xdp_tc_deferred);
-	bool ok;
-	int v;
-
-	set_subs(sid_v4, subs, 1);
-	bpf_map__update_elem(skel->maps.bpfc_path, &sid_v4, 4, &xdp, sizeof(xdp), 0);
-	set_poll_copies(64);
-	v = run_tc_marked(pkt, len, 0, out, &out_len);
-	ok = CHECK(v == TC_ACT_REDIRECT && SUB_STAT(id, packets) == 0 &&
-		   GLOBAL_STAT(xdp_tc_deferred) == deferred + 1,
-		   "mid-poll packet: verdict %d, %llu copies", v, SUB_STAT(id, packets));
-	ok &= CHECK(out_len == len && !memcmp(out, pkt, len), "the deferred packet was changed");
-	v = run_tc_marked(pkt, len, BPFC_CB_DEFERRED, out, &out_len);
-	ok &= CHECK(v == TC_ACT_REDIRECT && SUB_STAT(id, packets) == 1,
-		    "re-queued packet: verdict %d, not copied", v);
-	ok &= check_copy(out, out_len, &w);
-	set_poll_copies(0);
-	v = run_tc_marked(pkt, len, 0, out, &out_len);
-	ok &= CHECK(v == TC_ACT_REDIRECT && SUB_STAT(id, packets) == 2 &&
-		    GLOBAL_STAT(xdp_tc_deferred) == deferred + 1,
-		    "packet after the flush: verdict %d, deferred again or not copied", v);
-	bpf_map__update_elem(skel->maps.bpfc_path, &sid_v4, 4, &tc, sizeof(tc), 0);
-	report("tc: an XDP stream's packet waits behind the poll's queued XDP copies, once", ok);
-}
-
 /* JOINs over a source's budget are dropped in XDP and counted; other sources pass. */
 static void run_xdp_join_budget_case(void)
 {
@@ -868,7 +802,6 @@ int main(void)
 	run_tc_negative_cases();
 	run_tc_error_case();
 	run_tc_consent_case();
-	run_tc_defer_case();
 	run_xdp_join_budget_case();
 
 	printf("%d passed, %d failed\n", passed, failed);
