@@ -135,6 +135,44 @@ v4 = [s for s in st["streams"] if s["name"] == "v4"][0]
 sub = [s for s in v4["subscribers"] if s["addr"] == sys.argv[2]][0]
 assert sub["no_consent"] > 0 and sub["tx_packets"] == 0, sub
 EOF
+# A burst past the poll's budget: the relay's ingest NAPI (threaded, on CPU 1)
+# is held off for 100 ms by a bounded real-time spinner while packets queue,
+# then one poll brings them in at once. 17 copies a packet fit 14 packets in
+# veth's 240 frames; TC copies the rest. Nothing may be lost or damaged. Order
+# is not kept across the two paths: the receiving veth batches XDP frames (16)
+# but passes TC's skbs on at once, so the README documents the reordering this
+# prints as a limit of the opt-in XDP path.
+gstat() { # FIELD: summed over CPUs
+	bpftool -j map dump pinned $PIN/bpfc_global |
+		python3 -c "import json,sys; print(sum(v['value']['$1'] for e in json.load(sys.stdin) for v in e.get('formatted', e)['values']))"
+}
+BURST=(198.18.1.2:6900 $(printf '%s\n' "${V4[@]}" | grep -vxF $REMOVED))
+ip netns exec $RELAY sh -c "echo 1 > /sys/class/net/$P-r0/threaded"
+for pid in $(pgrep "^napi/$P-r0-"); do taskset -pc 1 "$pid" >/dev/null; done
+to_tc=$(gstat xdp_burst_to_tc)
+bg ip netns exec $SINK "$UDPSINK" --idle-ms 1500 --max-ms 20000 --size 1316 --ready "$_tmp/ready-b" \
+	"${BURST[@]}" >"$_tmp/sink-b.out"
+SINK_B=$LAST_PID
+wait_file "$_tmp/ready-b" 5 || fail "burst sink did not start"
+bg ip netns exec $SRC taskset -c 0 "$UDPGEN" --dst 198.18.0.2:5000 --count 400 --rate 1000 \
+	--start 50000 --size 1316
+GEN_B=$LAST_PID
+sleep 0.1
+taskset -c 1 chrt -f 60 timeout 0.1 chrt -f 40 sh -c 'while :; do :; done'
+wait "$GEN_B" "$SINK_B"
+bad=0 reordered=0
+for s in "${BURST[@]}"; do
+	line=$(grep -F "$s " "$_tmp/sink-b.out")
+	echo "$line" | grep -q " recv=400 first=50000 last=50399 missing=0 dup=0 reorder=[0-9]* corrupt=0" ||
+		{ bad=$((bad + 1)); echo "    $line"; }
+	reordered=$((reordered + $(echo "$line" | field reorder)))
+done
+d=$(($(gstat xdp_burst_to_tc) - to_tc))
+[ $bad = 0 ] && [ $d -gt 0 ] &&
+	ok "a burst past the XDP budget ($d packets copied by TC): every subscriber got all 400, byte-exact" ||
+	fail "burst past the XDP budget: $bad subscribers missed or corrupted packets, $d packets to TC"
+echo "  note: across the burst, $reordered copies arrived after a later one (${#BURST[@]} subscribers)"
+
 bpftool map dump pinned $PIN/bpfc_global | grep -E '"xdp_(stale|no_meta)": [1-9]' &&
 	fail "XDP copies dropped as stale or without metadata" || ok "no XDP copy was stale or lost its metadata"
 
