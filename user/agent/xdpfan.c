@@ -62,11 +62,20 @@ static __u32 egress_ring(int ifindex, char *driver, size_t len)
 	return ring;
 }
 
-/* Copies the egress surely holds between two flushes; an unknown ring counts as veth's. */
+/*
+ * Copies the egress surely holds between two flushes; an unknown ring counts
+ * as veth's. The driver's name lands in driver when the caller wants it.
+ */
 static __u32 burst_frames(int oif, char *driver, size_t len)
 {
-	__u32 ring = egress_ring(oif, driver, len);
+	char name[32];
+	__u32 ring;
 
+	if (!driver) {
+		driver = name;
+		len = sizeof(name);
+	}
+	ring = egress_ring(oif, driver, len);
 	if (!ring || !strcmp(driver, "veth"))
 		return VETH_XDP_RING - PTR_RING_FREE_BATCH;
 	return ring;
@@ -153,7 +162,6 @@ static bool egress_refuses_xdp(struct agent *a, int oif, const char **why)
 static const char *xdp_ineligible(struct agent *a, const struct agent_stream *s,
 				  const struct bpfc_sub *ents, int n, int *oif)
 {
-	char driver[32];
 	const char *refusal;
 	int i, o;
 
@@ -180,7 +188,7 @@ static const char *xdp_ineligible(struct agent *a, const struct agent_stream *s,
 	}
 	if (egress_refuses_xdp(a, *oif, &refusal))
 		return refusal;
-	if ((__u32)n > burst_frames(*oif, driver, sizeof(driver)))
+	if ((__u32)n > burst_frames(*oif, NULL, 0))
 		return "one packet's copies exceed what the egress ring surely holds";
 	return NULL;
 }
@@ -351,7 +359,7 @@ int xdpfan_publish(struct agent *a, __u32 id, const struct bpfc_sub *ents, int n
 {
 	struct agent_stream *s = &a->streams[id];
 	struct bpfc_path cur = {}, next;
-	char ifname[IF_NAMESIZE] = "?", driver[32];
+	char ifname[IF_NAMESIZE] = "?";
 	const char *why;
 	int oif = 0, err;
 
@@ -361,8 +369,7 @@ int xdpfan_publish(struct agent *a, __u32 id, const struct bpfc_sub *ents, int n
 	if (!why) {
 		next = (struct bpfc_path){ .kind = BPFC_PATH_XDP, .gen = cur.gen + 1,
 					   .egress_ifindex = oif, .copies = n,
-					   .burst_frames = burst_frames(oif, driver,
-									sizeof(driver)) };
+					   .burst_frames = burst_frames(oif, NULL, 0) };
 		if (!next.gen)
 			next.gen = 1;	/* 0 marks an invalid slot */
 		err = egress_mac(oif, next.egress_mac);
