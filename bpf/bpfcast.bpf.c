@@ -232,6 +232,14 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } bpfc_egress SEC(".maps");
 
+/* Subscriber id -> its last route answer. Written by both fan-out paths. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, BPFC_MAX_SUBS);
+	__type(key, __u32);
+	__type(value, struct bpfc_route);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} bpfc_routes SEC(".maps");
 /*
  * Per-CPU scratch for one copy's headers: the copy loop's stack frame and the
  * program's must fit in 512 bytes together. Nothing here outlives one copy, so
@@ -638,12 +646,83 @@ static __always_inline void sub_error(struct bpfc_stream_stats *ss, __u32 stream
 	bpf_ringbuf_submit(ev, 0);
 }
 
-/* Route the subscriber: egress ifindex and MACs. Returns 0, or -1 counted. ctx: skb or xdp. */
+/* What a route answer is good for: one subscriber and stream, one generation, a while. */
+struct route_query {
+	__u64 now;
+	__u64 ttl_ns;			/* 0: no cache */
+	__u32 gen;
+	__be16 sport;
+};
+
+static __always_inline bool route_answers(const struct bpfc_route *rt, const struct bpfc_sub *ent,
+					  __be16 sport)
+{
+	return rt->family == ent->family && rt->sport == sport && rt->dport == ent->port &&
+	       addr_equal(&rt->addr, &ent->addr);
+}
+
+/*
+ * The cached answer into fib (ifindex and MACs, all a copy uses), if still
+ * good. Not inlined: in the copy loop's frame, clang's stack slot sharing
+ * would otherwise confuse the verifier.
+ */
+static __noinline bool route_cached(struct bpfc_route *rt, const struct bpfc_sub *ent,
+				    const struct route_query *q, struct bpf_fib_lookup *fib)
+{
+	bool hit;
+
+	bpf_spin_lock(&rt->lock);
+	/* Unsigned: an answer filled after q->now (another CPU) counts as old. */
+	hit = q->now - rt->filled_ns < q->ttl_ns && rt->route_gen == q->gen &&
+	      route_answers(rt, ent, q->sport);
+	if (hit) {
+		fib->ifindex = rt->ifindex;
+		__builtin_memcpy(fib->dmac, rt->dmac, ETH_ALEN);
+		__builtin_memcpy(fib->smac, rt->smac, ETH_ALEN);
+	}
+	bpf_spin_unlock(&rt->lock);
+	return hit;
+}
+
+static __noinline void route_store(struct bpfc_route *rt, const struct bpfc_sub *ent,
+				   const struct route_query *q, const struct bpf_fib_lookup *fib)
+{
+	bpf_spin_lock(&rt->lock);
+	rt->route_gen = q->gen;
+	rt->filled_ns = q->now;
+	rt->addr = ent->addr;
+	rt->family = ent->family;
+	rt->sport = q->sport;
+	rt->dport = ent->port;
+	rt->ifindex = fib->ifindex;
+	__builtin_memcpy(rt->dmac, fib->dmac, ETH_ALEN);
+	__builtin_memcpy(rt->smac, fib->smac, ETH_ALEN);
+	bpf_spin_unlock(&rt->lock);
+}
+
+/*
+ * Route the subscriber: egress ifindex and MACs. Returns 0, or -1 counted.
+ * ctx: skb or xdp. Every copy of a stream asks the same question, so the answer
+ * is kept per subscriber until the agent reports a change or it ages out.
+ */
 static __always_inline int route_sub(void *ctx, struct bpfc_stream_stats *ss, __u32 stream_id,
-				     __be16 sport, const struct bpfc_sub *ent,
+				     __be16 sport, const struct bpfc_sub *ent, __u64 now,
 				     struct bpf_fib_lookup *fib, struct bpfc_sub_stats *subst)
 {
+	struct route_query q = { .now = now, .sport = sport };
+	struct bpfc_settings *cfg;
+	struct bpfc_route *rt;
+	__u32 zero = 0;
 	int rc;
+
+	cfg = bpf_map_lookup_elem(&bpfc_settings, &zero);
+	rt = bpf_map_lookup_elem(&bpfc_routes, &ent->id);
+	if (cfg && cfg->route_cache_us) {
+		q.gen = cfg->route_gen;
+		q.ttl_ns = cfg->route_cache_us * 1000ULL;
+	}
+	if (rt && q.ttl_ns && route_cached(rt, ent, &q, fib))
+		return 0;
 
 	__builtin_memset(fib, 0, sizeof(*fib));
 	fib->family = ent->family;
@@ -659,6 +738,8 @@ static __always_inline int route_sub(void *ctx, struct bpfc_stream_stats *ss, __
 	rc = bpf_fib_lookup(ctx, fib, sizeof(*fib), 0);
 	switch (rc) {
 	case BPF_FIB_LKUP_RET_SUCCESS:
+		if (rt && q.ttl_ns)
+			route_store(rt, ent, &q, fib);
 		return 0;
 	case BPF_FIB_LKUP_RET_NO_NEIGH:
 		subst->err_no_neigh++;
@@ -826,7 +907,7 @@ static long fanout_one(__u32 index, void *data)
 		c->ss->tx_errors++;
 		return 1;	/* the packet is in an unknown state: stop */
 	}
-	if (route_sub(c->skb, c->ss, c->stream_id, c->sport, ent, fib, subst))
+	if (route_sub(c->skb, c->ss, c->stream_id, c->sport, ent, c->now, fib, subst))
 		return 0;
 	ifa = bpf_map_lookup_elem(&bpfc_ifaddrs, &fib->ifindex);
 	if (!ifa) {
@@ -1213,7 +1294,8 @@ int bpfcast_xdp_copy(struct xdp_md *ctx)
 		subst->no_consent++;
 		return withhold(ctx, meta, gs, last);
 	}
-	if (route_sub(ctx, ss, meta->stream_id, meta->egress_port, ent, &fib, subst))
+	if (route_sub(ctx, ss, meta->stream_id, meta->egress_port, ent, meta->now_ns, &fib,
+		      subst))
 		return withhold(ctx, meta, gs, last);
 	if (fib.ifindex != ctx->egress_ifindex) {
 		/* The agent re-plans the stream when it sees this. */

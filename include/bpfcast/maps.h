@@ -23,12 +23,14 @@
  * bpfc_xdp_ports      ARRAY_OF_MAPS    bpfc_xdp_slot()        inner DEVMAP, one entry per copy
  * bpfc_xdp_slot_gen   ARRAY            bpfc_xdp_slot()        generation the slot holds
  * bpfc_egress         HASH             egress ifindex         bpfc_egress (XDP transmit results)
+ * bpfc_routes         ARRAY            subscriber id          bpfc_route (bpf_fib_lookup cache)
  */
 #ifndef BPFCAST_MAPS_H
 #define BPFCAST_MAPS_H
 
 #ifndef __VMLINUX_H__
 #include <linux/types.h>
+#include <linux/bpf.h>		/* struct bpf_spin_lock */
 #endif
 
 #define BPFC_MAX_STREAMS	4096
@@ -151,7 +153,28 @@ struct bpfc_settings {
 	__u16 pad;
 	__u32 join_rate;		/* JOIN packets per second per source address */
 	__u32 shed_us;			/* after an egress drop, shed input this long; 0: never */
+	__u32 route_cache_us;		/* a bpfc_routes answer lives this long; 0: no cache */
+	__u32 route_gen;		/* bumped on every route, neighbour, link, address change */
 	__u32 pad2;
+};
+
+/*
+ * A subscriber's route as bpf_fib_lookup last answered it, so that copies skip
+ * the lookup. Good while route_gen is bpfc_settings.route_gen and for at most
+ * route_cache_us; the lock keeps a reader from seeing half an update.
+ */
+struct bpfc_route {
+	struct bpf_spin_lock lock;
+	__u32 route_gen;
+	__u64 filled_ns;		/* when bpf_fib_lookup gave it */
+	union bpfc_addr addr;		/* the destination it answers for */
+	__be16 sport;
+	__be16 dport;
+	__u32 ifindex;
+	__u8 family;
+	__u8 dmac[6];
+	__u8 smac[6];
+	__u8 pad[3];
 };
 
 /* Per-source JOIN budget: a one-second window, enforced in XDP. */

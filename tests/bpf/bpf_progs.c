@@ -662,6 +662,67 @@ static void run_tc_consent_case(void)
 	report("tc: only subscribers with fresh consent get copies; the rest are counted", ok);
 }
 
+static int sh(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* The destination MAC of the one copy a single-subscriber stream makes. */
+static bool copy_dmac(const struct spec *s, __u8 mac[6])
+{
+	__u8 pkt[4096], out[16384];
+	__u32 out_len = 0;
+	int v = run_prog(tc_fd, pkt, build(s, pkt), out, &out_len);
+
+	if (v != TC_ACT_REDIRECT || out_len < 14)
+		return false;
+	memcpy(mac, out, 6);
+	return true;
+}
+
+static void set_route_cache(__u32 cache_us, __u32 gen)
+{
+	struct bpfc_settings st = { .route_cache_us = cache_us, .route_gen = gen };
+	__u32 zero = 0;
+
+	bpf_map__update_elem(skel->maps.bpfc_settings, &zero, 4, &st, sizeof(st), 0);
+}
+
+/*
+ * Copies reuse a subscriber's route answer until the agent bumps route_gen
+ * (it does on every rtnetlink change) or the answer ages out; with the cache
+ * off, every copy looks up.
+ */
+static void run_tc_route_cache_case(void)
+{
+	static const __u8 old_mac[6] = { 0x02, 0, 0, 0, 0, 0x02 };
+	static const __u8 new_mac[6] = { 0x02, 0, 0, 0, 0, 0x03 };
+	const char *sub[] = { "198.18.4.10:6000" };
+	struct spec s = { .src = "198.18.0.1", .dst = "198.18.0.2", .dport = 5000 };
+	__u8 mac[6];
+	bool ok = true;
+
+	set_subs(sid_v4, sub, 1);
+	set_route_cache(1000000, 1);
+	ok &= CHECK(copy_dmac(&s, mac) && !memcmp(mac, old_mac, 6), "first copy: wrong MAC");
+	sh("ip neigh replace 198.18.4.10 lladdr 02:00:00:00:00:03 dev " VETH_OUT);
+	ok &= CHECK(copy_dmac(&s, mac) && !memcmp(mac, old_mac, 6),
+		    "same generation: the cached answer was not used");
+	set_route_cache(1000000, 2);
+	ok &= CHECK(copy_dmac(&s, mac) && !memcmp(mac, new_mac, 6),
+		    "new generation: the stale answer was used");
+	sh("ip neigh replace 198.18.4.10 lladdr 02:00:00:00:00:02 dev " VETH_OUT);
+	set_route_cache(1000, 2);	/* 1 ms */
+	usleep(5000);
+	ok &= CHECK(copy_dmac(&s, mac) && !memcmp(mac, old_mac, 6),
+		    "an expired answer was used");
+	sh("ip neigh replace 198.18.4.10 lladdr 02:00:00:00:00:03 dev " VETH_OUT);
+	set_route_cache(0, 2);
+	ok &= CHECK(copy_dmac(&s, mac) && !memcmp(mac, new_mac, 6),
+		    "cache off: an answer was reused");
+	sh("ip neigh replace 198.18.4.10 lladdr 02:00:00:00:00:02 dev " VETH_OUT);
+	ok &= CHECK(copy_dmac(&s, mac) && !memcmp(mac, old_mac, 6), "cache off: stale MAC");
+	set_route_cache(0, 0);
+	report("tc: a cached route serves copies until its generation changes or it expires", ok);
+}
+
 /* JOINs over a source's budget are dropped in XDP and counted; other sources pass. */
 static void run_xdp_join_budget_case(void)
 {
@@ -703,8 +764,6 @@ static void print_verifier_stats(void)
 }
 
 /* ---- setup -------------------------------------------------------------- */
-
-static int sh(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 static int sh(const char *fmt, ...)
 {
@@ -802,6 +861,7 @@ int main(void)
 	run_tc_negative_cases();
 	run_tc_error_case();
 	run_tc_consent_case();
+	run_tc_route_cache_case();
 	run_xdp_join_budget_case();
 
 	printf("%d passed, %d failed\n", passed, failed);

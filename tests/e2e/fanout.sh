@@ -185,6 +185,22 @@ bpftool map dump pinned $PIN/bpfc_subs | grep -q '"stream_id"' &&
 	bpftool map dump pinned $PIN/bpfc_streams | grep -q '"name": "main"' &&
 	ok "bpftool map dump shows named fields" || fail "bpftool map dump is not readable"
 
+# Copies reuse route answers (bpfc_routes); any neighbour or route change voids them.
+route_gen() {
+	bpftool -j map lookup pinned $PIN/bpfc_settings key 0 0 0 0 |
+		python3 -c 'import json,sys; e=json.load(sys.stdin); print(e.get("formatted", e)["value"]["route_gen"])'
+}
+bpftool -j map dump pinned $PIN/bpfc_routes | python3 -c '
+import json, sys
+sys.exit(0 if any(e.get("formatted", e)["value"]["filled_ns"] for e in json.load(sys.stdin)) else 1)' &&
+	ok "copies use cached route answers" || fail "no route answer was cached"
+gen0=$(route_gen)
+ip -n $RELAY neigh replace 198.18.1.250 lladdr 02:00:00:00:00:ee dev $P-r1 nud permanent
+for i in $(seq 20); do [ "$(route_gen)" -gt "$gen0" ] && break; sleep 0.1; done
+[ "$(route_gen)" -gt "$gen0" ] && ok "a neighbour change voids the cached routes" ||
+	fail "route_gen stayed $gen0 after a neighbour change"
+ip -n $RELAY neigh del 198.18.1.250 dev $P-r1
+
 # A packet from a source the stream does not allow is dropped and counted.
 ip -n $SRC addr add 198.18.0.9/24 dev $P-s0
 ip netns exec $SRC "$UDPGEN" --dst 239.255.1.1:5001 --count 5 --rate 100 --src 198.18.0.9

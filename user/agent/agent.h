@@ -76,6 +76,8 @@ struct agent {
 	enum fanout_choice fanout;
 	__u32 xdp_min_subs;		/* fewer subscribers: TC, which is as cheap there */
 	__u32 shed_us;			/* shed input this long after an egress drop */
+	__u32 route_cache_ms;		/* bpfc_routes lifetime; 0: no route cache */
+	__u32 route_gen;		/* bpfc_settings.route_gen: bumped on rtnetlink changes */
 	const char *join_key_path;	/* token key: lets devices join with a token */
 	bool has_join_key;
 	struct bpfc_key join_key;
@@ -189,7 +191,7 @@ int ctl_send_reports(struct agent *a, int fd);
 int join_open(struct agent *a);
 void join_input(struct agent *a);
 void join_sweep(struct agent *a);
-int join_settings_write(struct agent *a);
+int settings_write(struct agent *a);
 
 /* metrics.c: the Prometheus endpoint (an http.h handler) */
 struct bpfc_buf;

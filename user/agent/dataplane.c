@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 /* Loading, pinning, attaching and detaching the data plane. */
+#include <arpa/inet.h>
 #include <dirent.h>
 #include <errno.h>
 #include <stdio.h>
@@ -145,6 +146,14 @@ int dp_open_load(struct agent *a)
 	a->fd_attach = bpf_map__fd(a->skel->maps.bpfc_attach);
 	a->fd_consent = bpf_map__fd(a->skel->maps.bpfc_consent);
 	a->fd_settings = bpf_map__fd(a->skel->maps.bpfc_settings);
+	{
+		struct bpfc_settings old;
+		__u32 zero = 0;
+
+		/* Routes an earlier agent cached may predate changes it never saw. */
+		if (!bpf_map_lookup_elem(a->fd_settings, &zero, &old))
+			a->route_gen = old.route_gen + 1;
+	}
 	a->fd_path = bpf_map__fd(a->skel->maps.bpfc_path);
 	a->fd_xdp_lists = bpf_map__fd(a->skel->maps.bpfc_xdp_lists);
 	a->fd_xdp_ports = bpf_map__fd(a->skel->maps.bpfc_xdp_ports);
@@ -177,6 +186,21 @@ int dp_open_load(struct agent *a)
 		return err;
 	}
 	return 0;
+}
+
+/* Relay-wide settings, whole: the data plane reads them per packet. */
+int settings_write(struct agent *a)
+{
+	struct bpfc_settings st = {
+		.join_port = htons(a->join_port),
+		.join_rate = a->join_rate,
+		.shed_us = a->shed_us,
+		.route_cache_us = a->route_cache_ms * 1000,
+		.route_gen = a->route_gen,
+	};
+	__u32 zero = 0;
+
+	return bpf_map_update_elem(a->fd_settings, &zero, &st, BPF_ANY) ? -errno : 0;
 }
 
 static __u32 prog_id_of(int fd)

@@ -35,18 +35,6 @@ struct peer {
 	struct bpfc_endpoint ep;
 };
 
-int join_settings_write(struct agent *a)
-{
-	struct bpfc_settings st = {
-		.join_port = htons(a->join_port),
-		.join_rate = a->join_rate,
-		.shed_us = a->shed_us,
-	};
-	__u32 zero = 0;
-
-	return bpf_map_update_elem(a->fd_settings, &zero, &st, BPF_ANY) ? -errno : 0;
-}
-
 int join_open(struct agent *a)
 {
 	struct sockaddr_in6 sin6 = { .sin6_family = AF_INET6, .sin6_port = htons(a->join_port) };
@@ -57,7 +45,7 @@ int join_open(struct agent *a)
 	if (getrandom(a->nonce_secret.bytes, sizeof(a->nonce_secret.bytes), 0) !=
 	    sizeof(a->nonce_secret.bytes))
 		return -EIO;
-	err = join_settings_write(a);
+	err = settings_write(a);
 	if (err || !a->join_port)
 		return err;
 	/* One dual-stack socket; plain IPv4 where IPv6 is disabled. */

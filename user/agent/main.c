@@ -42,6 +42,9 @@ static const char usage[] =
 	"      --xdp-min-subs N    streams with fewer subscribers stay on tc (default 16)\n"
 	"      --shed-us N         after an egress queue drops a copy, shed whole input\n"
 	"                          packets for N microseconds (default 200; 0: never)\n"
+	"      --route-cache-ms N  copies reuse a subscriber's route lookup this long, or\n"
+	"                          until a route, neighbour or address changes\n"
+	"                          (default 100; 0: look up every copy)\n"
 	"      --detach            remove everything attached and pinned, then exit\n"
 	"      --check             check the options and the config file, then exit\n"
 	"      --manager ADDR:PORT connect to bpfcast-manager and follow it\n"
@@ -71,7 +74,8 @@ enum {
 	OPT_PIN_DIR = 256, OPT_SOCKET, OPT_SAMPLE_MS, OPT_XDP_GENERIC, OPT_DETACH, OPT_MANAGER,
 	OPT_ID, OPT_MAX_SUBS, OPT_MAX_MBPS, OPT_DATA_ADDR, OPT_DENY, OPT_JOIN_PORT, OPT_JOIN_KEY,
 	OPT_JOIN_RATE, OPT_CONSENT_TTL, OPT_CA, OPT_CERT, OPT_KEY, OPT_INSECURE, OPT_HTTP,
-	OPT_CHECK, OPT_FANOUT, OPT_XDP_MIN_SUBS, OPT_SHED_US, OPT_MAX,
+	OPT_CHECK, OPT_FANOUT, OPT_XDP_MIN_SUBS, OPT_SHED_US, OPT_ROUTE_CACHE_MS,
+	OPT_MAX,
 };
 
 static const struct option options[] = {
@@ -84,6 +88,7 @@ static const struct option options[] = {
 	{ "fanout", required_argument, NULL, OPT_FANOUT },
 	{ "xdp-min-subs", required_argument, NULL, OPT_XDP_MIN_SUBS },
 	{ "shed-us", required_argument, NULL, OPT_SHED_US },
+	{ "route-cache-ms", required_argument, NULL, OPT_ROUTE_CACHE_MS },
 	{ "detach", no_argument, NULL, OPT_DETACH },
 	{ "manager", required_argument, NULL, OPT_MANAGER },
 	{ "id", required_argument, NULL, OPT_ID },
@@ -362,6 +367,13 @@ static int apply_option(struct agent *a, struct opts *o, int opt, const char *ar
 		}
 		a->shed_us = v;
 		return 0;
+	case OPT_ROUTE_CACHE_MS:
+		if (bpfc_parse_u32(arg, 0, 10000, &v)) {
+			pr_warn("--route-cache-ms '%s': want milliseconds, 0 to 10000\n", arg);
+			return 1;
+		}
+		a->route_cache_ms = v;
+		return 0;
 	case OPT_CONSENT_TTL:
 		if (bpfc_parse_u32(arg, 1, 86400, &v)) {
 			pr_warn("--consent-ttl '%s': want seconds, 1 to 86400\n", arg);
@@ -436,6 +448,7 @@ int main(int argc, char **argv)
 		.join_fd = -1,
 		.xdp_min_subs = 16,
 		.shed_us = 200,
+		.route_cache_ms = 100,
 	};
 	struct agent *a = &agent;
 	struct bpfc_config cfg = {};

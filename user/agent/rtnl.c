@@ -155,7 +155,8 @@ int rtnl_events_open(struct agent *a)
 	if (!a->rtnl_events)
 		return -errno;
 	if (mnl_socket_bind(a->rtnl_events,
-			    RTMGRP_LINK | RTMGRP_IPV4_IFADDR | RTMGRP_IPV6_IFADDR,
+			    RTMGRP_LINK | RTMGRP_IPV4_IFADDR | RTMGRP_IPV6_IFADDR |
+			    RTMGRP_IPV4_ROUTE | RTMGRP_IPV6_ROUTE | RTMGRP_NEIGH,
 			    MNL_SOCKET_AUTOPID) < 0)
 		return -errno;
 	return 0;
@@ -166,14 +167,41 @@ int rtnl_events_fd(struct agent *a)
 	return mnl_socket_get_fd(a->rtnl_events);
 }
 
-/* Any link or address change: re-read all addresses. Simple and never stale. */
+/*
+ * Any link or address change: re-read all addresses. Simple and never stale.
+ * Any change at all, route and neighbour ones too: the data plane's cached
+ * routes are void. A lost event (ENOBUFS) may have been any of them.
+ */
 void rtnl_events_handle(struct agent *a)
 {
 	char buf[MNL_SOCKET_BUFFER_SIZE];
+	bool addrs = false, routes = false;
+	const struct nlmsghdr *nlh;
+	int len;
 
-	while (mnl_socket_recvfrom(a->rtnl_events, buf, sizeof(buf)) > 0)
-		;
-	rtnl_sync_ifaddrs(a);
+	while ((len = (int)mnl_socket_recvfrom(a->rtnl_events, buf, sizeof(buf))) != 0) {
+		if (len < 0) {
+			if (errno != ENOBUFS)
+				break;		/* EAGAIN: all read */
+			addrs = routes = true;	/* events were lost */
+			continue;
+		}
+		routes = true;
+		for (nlh = (void *)buf; mnl_nlmsg_ok(nlh, len); nlh = mnl_nlmsg_next(nlh, &len))
+			if (nlh->nlmsg_type != RTM_NEWROUTE && nlh->nlmsg_type != RTM_DELROUTE &&
+			    nlh->nlmsg_type != RTM_NEWNEIGH && nlh->nlmsg_type != RTM_DELNEIGH)
+				addrs = true;
+	}
+	if (routes) {
+		int err;
+
+		a->route_gen++;
+		err = settings_write(a);
+		if (err)
+			pr_warn("cannot void the cached routes: %s\n", strerror(-err));
+	}
+	if (addrs)
+		rtnl_sync_ifaddrs(a);
 }
 
 struct route_answer {
