@@ -646,14 +646,6 @@ static __always_inline void sub_error(struct bpfc_stream_stats *ss, __u32 stream
 	bpf_ringbuf_submit(ev, 0);
 }
 
-/* What a route answer is good for: one subscriber and stream, one generation, a while. */
-struct route_query {
-	__u64 now;
-	__u64 ttl_ns;			/* 0: no cache */
-	__u32 gen;
-	__be16 sport;
-};
-
 static __always_inline bool route_answers(const struct bpfc_route *rt, const struct bpfc_sub *ent,
 					  __be16 sport)
 {
@@ -663,18 +655,26 @@ static __always_inline bool route_answers(const struct bpfc_route *rt, const str
 
 /*
  * The cached answer into fib (ifindex and MACs, all a copy uses), if still
- * good. Not inlined: in the copy loop's frame, clang's stack slot sharing
- * would otherwise confuse the verifier.
+ * good. Inlined: a third stack frame would push the copy loop past 512 bytes
+ * of stack in all, which Linux 6.1 refuses.
  */
-static __noinline bool route_cached(struct bpfc_route *rt, const struct bpfc_sub *ent,
-				    const struct route_query *q, struct bpf_fib_lookup *fib)
+static __always_inline bool route_cached(struct bpfc_route *rt, const struct bpfc_sub *ent,
+				    struct bpf_fib_lookup *fib, __u64 now, __be16 sport)
 {
+	struct bpfc_settings *cfg;
+	__u32 zero = 0, gen;
+	__u64 ttl_ns;
 	bool hit;
 
+	cfg = bpf_map_lookup_elem(&bpfc_settings, &zero);
+	if (!cfg || !cfg->route_cache_us)
+		return false;
+	gen = cfg->route_gen;
+	ttl_ns = cfg->route_cache_us * 1000ULL;
 	bpf_spin_lock(&rt->lock);
-	/* Unsigned: an answer filled after q->now (another CPU) counts as old. */
-	hit = q->now - rt->filled_ns < q->ttl_ns && rt->route_gen == q->gen &&
-	      route_answers(rt, ent, q->sport);
+	/* Unsigned: an answer filled after `now` (on another CPU) counts as old. */
+	hit = now - rt->filled_ns < ttl_ns && rt->route_gen == gen &&
+	      route_answers(rt, ent, sport);
 	if (hit) {
 		fib->ifindex = rt->ifindex;
 		__builtin_memcpy(fib->dmac, rt->dmac, ETH_ALEN);
@@ -684,15 +684,22 @@ static __noinline bool route_cached(struct bpfc_route *rt, const struct bpfc_sub
 	return hit;
 }
 
-static __noinline void route_store(struct bpfc_route *rt, const struct bpfc_sub *ent,
-				   const struct route_query *q, const struct bpf_fib_lookup *fib)
+static __always_inline void route_store(struct bpfc_route *rt, const struct bpfc_sub *ent,
+				   const struct bpf_fib_lookup *fib, __u64 now, __be16 sport)
 {
+	struct bpfc_settings *cfg;
+	__u32 zero = 0, gen;
+
+	cfg = bpf_map_lookup_elem(&bpfc_settings, &zero);
+	if (!cfg || !cfg->route_cache_us)
+		return;
+	gen = cfg->route_gen;
 	bpf_spin_lock(&rt->lock);
-	rt->route_gen = q->gen;
-	rt->filled_ns = q->now;
+	rt->route_gen = gen;
+	rt->filled_ns = now;
 	rt->addr = ent->addr;
 	rt->family = ent->family;
-	rt->sport = q->sport;
+	rt->sport = sport;
 	rt->dport = ent->port;
 	rt->ifindex = fib->ifindex;
 	__builtin_memcpy(rt->dmac, fib->dmac, ETH_ALEN);
@@ -709,19 +716,10 @@ static __always_inline int route_sub(void *ctx, struct bpfc_stream_stats *ss, __
 				     __be16 sport, const struct bpfc_sub *ent, __u64 now,
 				     struct bpf_fib_lookup *fib, struct bpfc_sub_stats *subst)
 {
-	struct route_query q = { .now = now, .sport = sport };
-	struct bpfc_settings *cfg;
-	struct bpfc_route *rt;
-	__u32 zero = 0;
+	struct bpfc_route *rt = bpf_map_lookup_elem(&bpfc_routes, &ent->id);
 	int rc;
 
-	cfg = bpf_map_lookup_elem(&bpfc_settings, &zero);
-	rt = bpf_map_lookup_elem(&bpfc_routes, &ent->id);
-	if (cfg && cfg->route_cache_us) {
-		q.gen = cfg->route_gen;
-		q.ttl_ns = cfg->route_cache_us * 1000ULL;
-	}
-	if (rt && q.ttl_ns && route_cached(rt, ent, &q, fib))
+	if (rt && route_cached(rt, ent, fib, now, sport))
 		return 0;
 
 	__builtin_memset(fib, 0, sizeof(*fib));
@@ -738,8 +736,8 @@ static __always_inline int route_sub(void *ctx, struct bpfc_stream_stats *ss, __
 	rc = bpf_fib_lookup(ctx, fib, sizeof(*fib), 0);
 	switch (rc) {
 	case BPF_FIB_LKUP_RET_SUCCESS:
-		if (rt && q.ttl_ns)
-			route_store(rt, ent, &q, fib);
+		if (rt)
+			route_store(rt, ent, fib, now, sport);
 		return 0;
 	case BPF_FIB_LKUP_RET_NO_NEIGH:
 		subst->err_no_neigh++;
@@ -889,6 +887,12 @@ static long fanout_one(__u32 index, void *data)
 	__u8 old_family;
 	bool last;
 
+	/*
+	 * An IPv4 copy never reads src's last 8 bytes, so clang may leave them
+	 * unwritten and share the slot; the verifier then sees a stale pointer
+	 * copied into the scratch map. Make it write them.
+	 */
+	asm volatile("" : : "r"(&src) : "memory");
 	ent = bpf_map_lookup_elem(c->list, &index);
 	if (!ent)
 		return 1;

@@ -4,6 +4,7 @@
  * and drops it in XDP, so receiving costs almost nothing. It also reads the
  * generator's send time from the payload for the added latency, and keeps the
  * first and last arrival of each sequence number for the fan-out skew.
+ * In CPU trials it only counts: there its receive runs on the relay's CPU.
  */
 #include <linux/bpf.h>
 #include <linux/if_ether.h>
@@ -46,6 +47,15 @@ struct {
 	__type(value, __u64);
 } sink_latency SEC(".maps");
 
+#define SINK_COUNT_ONLY	1	/* sink_mode: no per-address counts, latency or spans */
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u32);
+} sink_mode SEC(".maps");
+
 struct span {
 	__u64 seq;
 	__u64 first_ns;
@@ -82,7 +92,7 @@ int bench_sink(struct xdp_md *ctx)
 	struct sink_key key = {};
 	struct span *sp;
 	__u64 *cnt, now, seq, sent;
-	__u32 bucket, slot, zero = 0;
+	__u32 bucket, slot, zero = 0, *mode;
 
 	if ((void *)(pl + 16) > end || eth->h_proto != bpf_htons(ETH_P_IP) || ip->ihl != 5 ||
 	    ip->protocol != IPPROTO_UDP)
@@ -92,6 +102,9 @@ int bench_sink(struct xdp_md *ctx)
 	cnt = bpf_map_lookup_elem(&sink_total, &zero);
 	if (cnt)
 		(*cnt)++;
+	mode = bpf_map_lookup_elem(&sink_mode, &zero);
+	if (mode && *mode == SINK_COUNT_ONLY)
+		return XDP_DROP;
 	cnt = bpf_map_lookup_elem(&sink_counts, &key);
 	if (cnt) {
 		(*cnt)++;
