@@ -253,6 +253,7 @@ struct fanout_scratch {
 	} l3;
 	union bpfc_addr old_addrs[2];
 	union bpfc_addr new_addrs[2];
+	union bpfc_addr src;		/* this copy's source address */
 };
 
 struct {
@@ -659,7 +660,8 @@ static __always_inline bool route_answers(const struct bpfc_route *rt, const str
  * of stack in all, which Linux 6.1 refuses.
  */
 static __always_inline bool route_cached(struct bpfc_route *rt, const struct bpfc_sub *ent,
-				    struct bpf_fib_lookup *fib, __u64 now, __be16 sport)
+					 struct bpf_fib_lookup *fib, union bpfc_addr *src,
+					 __u64 now, __be16 sport)
 {
 	struct bpfc_settings *cfg;
 	__u32 zero = 0, gen;
@@ -679,13 +681,15 @@ static __always_inline bool route_cached(struct bpfc_route *rt, const struct bpf
 		fib->ifindex = rt->ifindex;
 		__builtin_memcpy(fib->dmac, rt->dmac, ETH_ALEN);
 		__builtin_memcpy(fib->smac, rt->smac, ETH_ALEN);
+		*src = rt->saddr;
 	}
 	bpf_spin_unlock(&rt->lock);
 	return hit;
 }
 
 static __always_inline void route_store(struct bpfc_route *rt, const struct bpfc_sub *ent,
-				   const struct bpf_fib_lookup *fib, __u64 now, __be16 sport)
+					const struct bpf_fib_lookup *fib, const union bpfc_addr *src,
+					__u64 now, __be16 sport)
 {
 	struct bpfc_settings *cfg;
 	__u32 zero = 0, gen;
@@ -702,24 +706,49 @@ static __always_inline void route_store(struct bpfc_route *rt, const struct bpfc
 	rt->sport = sport;
 	rt->dport = ent->port;
 	rt->ifindex = fib->ifindex;
+	rt->saddr = *src;
 	__builtin_memcpy(rt->dmac, fib->dmac, ETH_ALEN);
 	__builtin_memcpy(rt->smac, fib->smac, ETH_ALEN);
 	bpf_spin_unlock(&rt->lock);
 }
 
+/* The source address copies to ent leave ifindex with. Returns 0, or -1 counted. */
+static __always_inline int source_addr(struct bpfc_stream_stats *ss, __u32 stream_id,
+				       const struct bpfc_sub *ent, __u32 ifindex,
+				       struct bpfc_sub_stats *subst, union bpfc_addr *src)
+{
+	struct bpfc_ifaddr *ifa = bpf_map_lookup_elem(&bpfc_ifaddrs, &ifindex);
+
+	__builtin_memset(src, 0, sizeof(*src));
+	if (ifa) {
+		if (ent->family == BPFC_AF_INET)
+			src->v4 = ifa->v4;
+		else
+			__builtin_memcpy(src->v6, ifa->v6, 16);
+	}
+	if (!src->v6[0] && !src->v6[3]) {
+		subst->err_no_ifaddr++;
+		sub_error(ss, stream_id, ent, BPFC_EV_TX_ERROR, BPFC_TXERR_NO_IFADDR);
+		return -1;
+	}
+	return 0;
+}
+
 /*
- * Route the subscriber: egress ifindex and MACs. Returns 0, or -1 counted.
- * ctx: skb or xdp. Every copy of a stream asks the same question, so the answer
- * is kept per subscriber until the agent reports a change or it ages out.
+ * Route the subscriber: egress ifindex, MACs and source address. Returns 0,
+ * or -1 counted. ctx: skb or xdp. Every copy of a stream asks the same
+ * question, so the answer is kept per subscriber until the agent reports a
+ * change or it ages out.
  */
 static __always_inline int route_sub(void *ctx, struct bpfc_stream_stats *ss, __u32 stream_id,
 				     __be16 sport, const struct bpfc_sub *ent, __u64 now,
-				     struct bpf_fib_lookup *fib, struct bpfc_sub_stats *subst)
+				     struct bpf_fib_lookup *fib, struct bpfc_sub_stats *subst,
+				     union bpfc_addr *src)
 {
 	struct bpfc_route *rt = bpf_map_lookup_elem(&bpfc_routes, &ent->id);
 	int rc;
 
-	if (rt && route_cached(rt, ent, fib, now, sport))
+	if (rt && route_cached(rt, ent, fib, src, now, sport))
 		return 0;
 
 	__builtin_memset(fib, 0, sizeof(*fib));
@@ -736,8 +765,10 @@ static __always_inline int route_sub(void *ctx, struct bpfc_stream_stats *ss, __
 	rc = bpf_fib_lookup(ctx, fib, sizeof(*fib), 0);
 	switch (rc) {
 	case BPF_FIB_LKUP_RET_SUCCESS:
+		if (source_addr(ss, stream_id, ent, fib->ifindex, subst, src))
+			return -1;
 		if (rt)
-			route_store(rt, ent, fib, now, sport);
+			route_store(rt, ent, fib, src, now, sport);
 		return 0;
 	case BPF_FIB_LKUP_RET_NO_NEIGH:
 		subst->err_no_neigh++;
@@ -881,18 +912,11 @@ static long fanout_one(__u32 index, void *data)
 	struct bpfc_sub *ent;
 	struct bpfc_sub_stats *subst;
 	struct bpf_fib_lookup *fib = &c->sc->fib;
-	struct bpfc_ifaddr *ifa;
-	union bpfc_addr src = {};
+	union bpfc_addr *src = &c->sc->src;
 	__u32 next = index + 1;
 	__u8 old_family;
 	bool last;
 
-	/*
-	 * An IPv4 copy never reads src's last 8 bytes, so clang may leave them
-	 * unwritten and share the slot; the verifier then sees a stale pointer
-	 * copied into the scratch map. Make it write them.
-	 */
-	asm volatile("" : : "r"(&src) : "memory");
 	ent = bpf_map_lookup_elem(c->list, &index);
 	if (!ent)
 		return 1;
@@ -911,26 +935,11 @@ static long fanout_one(__u32 index, void *data)
 		c->ss->tx_errors++;
 		return 1;	/* the packet is in an unknown state: stop */
 	}
-	if (route_sub(c->skb, c->ss, c->stream_id, c->sport, ent, c->now, fib, subst))
+	if (route_sub(c->skb, c->ss, c->stream_id, c->sport, ent, c->now, fib, subst, src))
 		return 0;
-	ifa = bpf_map_lookup_elem(&bpfc_ifaddrs, &fib->ifindex);
-	if (!ifa) {
-		subst->err_no_ifaddr++;
-		sub_error(c->ss, c->stream_id, ent, BPFC_EV_TX_ERROR, BPFC_TXERR_NO_IFADDR);
-		return 0;
-	}
-	if (ent->family == BPFC_AF_INET)
-		src.v4 = ifa->v4;
-	else
-		__builtin_memcpy(src.v6, ifa->v6, 16);
-	if (!src.v6[0] && !src.v6[3]) {
-		subst->err_no_ifaddr++;
-		sub_error(c->ss, c->stream_id, ent, BPFC_EV_TX_ERROR, BPFC_TXERR_NO_IFADDR);
-		return 0;
-	}
 
-	if (write_l2(c, fib) || write_l3(c, &src, &ent->addr) ||
-	    write_l4(c, old_family, &src, &ent->addr, ent->port)) {
+	if (write_l2(c, fib) || write_l3(c, src, &ent->addr) ||
+	    write_l4(c, old_family, src, &ent->addr, ent->port)) {
 		subst->err_redirect++;
 		c->ss->tx_errors++;
 		return 1;
@@ -1275,9 +1284,9 @@ int bpfcast_xdp_copy(struct xdp_md *ctx)
 	struct bpfc_stream_stats *ss;
 	struct bpfc_sub_stats *subst;
 	struct bpf_fib_lookup fib;
-	struct bpfc_ifaddr *ifa;
+	union bpfc_addr src;
 	struct bpfc_sub *ent;
-	__u32 ifindex, len;
+	__u32 len;
 	bool last = true;
 	int err;
 
@@ -1299,7 +1308,7 @@ int bpfcast_xdp_copy(struct xdp_md *ctx)
 		return withhold(ctx, meta, gs, last);
 	}
 	if (route_sub(ctx, ss, meta->stream_id, meta->egress_port, ent, meta->now_ns, &fib,
-		      subst))
+		      subst, &src))
 		return withhold(ctx, meta, gs, last);
 	if (fib.ifindex != ctx->egress_ifindex) {
 		/* The agent re-plans the stream when it sees this. */
@@ -1307,17 +1316,10 @@ int bpfcast_xdp_copy(struct xdp_md *ctx)
 		sub_error(ss, meta->stream_id, ent, BPFC_EV_TX_ERROR, BPFC_TXERR_ROUTE_CHANGED);
 		return withhold(ctx, meta, gs, last);
 	}
-	ifindex = fib.ifindex;
-	ifa = bpf_map_lookup_elem(&bpfc_ifaddrs, &ifindex);
-	if (!ifa || (ent->family == BPFC_AF_INET ? !ifa->v4 : !(ifa->v6[0] | ifa->v6[3]))) {
-		subst->err_no_ifaddr++;
-		sub_error(ss, meta->stream_id, ent, BPFC_EV_TX_ERROR, BPFC_TXERR_NO_IFADDR);
-		return withhold(ctx, meta, gs, last);
-	}
 	if (ent->family == BPFC_AF_INET)
-		err = xdp_rewrite4(data, (void *)(long)ctx->data_end, meta, &fib, ifa->v4, ent);
+		err = xdp_rewrite4(data, (void *)(long)ctx->data_end, meta, &fib, src.v4, ent);
 	else
-		err = xdp_rewrite6(data, (void *)(long)ctx->data_end, meta, &fib, ifa->v6, ent);
+		err = xdp_rewrite6(data, (void *)(long)ctx->data_end, meta, &fib, src.v6, ent);
 	if (err) {
 		subst->err_redirect++;
 		ss->tx_errors++;

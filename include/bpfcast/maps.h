@@ -159,8 +159,8 @@ struct bpfc_settings {
 };
 
 /*
- * A subscriber's route as bpf_fib_lookup last answered it, so that copies skip
- * the lookup. Good while route_gen is bpfc_settings.route_gen and for at most
+ * A subscriber's route as bpf_fib_lookup last answered it, and the source
+ * address copies leave with, so that copies skip both lookups. Good while route_gen is bpfc_settings.route_gen and for at most
  * route_cache_us; the lock keeps a reader from seeing half an update.
  */
 struct bpfc_route {
@@ -171,6 +171,7 @@ struct bpfc_route {
 	__be16 sport;
 	__be16 dport;
 	__u32 ifindex;
+	union bpfc_addr saddr;		/* the egress's address of the family, for copies */
 	__u8 family;
 	__u8 dmac[6];
 	__u8 smac[6];
