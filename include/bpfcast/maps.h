@@ -160,8 +160,9 @@ struct bpfc_settings {
 
 /*
  * A subscriber's route as bpf_fib_lookup last answered it, and the source
- * address copies leave with, so that copies skip both lookups. Good while route_gen is bpfc_settings.route_gen and for at most
- * route_cache_us; the lock keeps a reader from seeing half an update.
+ * address copies leave with, so that copies skip both lookups. Good while
+ * route_gen is bpfc_settings.route_gen and for at most route_cache_us; the
+ * lock keeps a reader from seeing half an update.
  */
 struct bpfc_route {
 	struct bpf_spin_lock lock;

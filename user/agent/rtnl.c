@@ -192,6 +192,9 @@ void rtnl_events_handle(struct agent *a)
 			    nlh->nlmsg_type != RTM_NEWNEIGH && nlh->nlmsg_type != RTM_DELNEIGH)
 				addrs = true;
 	}
+	/* Addresses first: a route cached before the bump could hold an old source. */
+	if (addrs)
+		rtnl_sync_ifaddrs(a);
 	if (routes) {
 		int err;
 
@@ -200,8 +203,6 @@ void rtnl_events_handle(struct agent *a)
 		if (err)
 			pr_warn("cannot void the cached routes: %s\n", strerror(-err));
 	}
-	if (addrs)
-		rtnl_sync_ifaddrs(a);
 }
 
 struct route_answer {
