@@ -655,6 +655,20 @@ static __always_inline bool route_answers(const struct bpfc_route *rt, const str
 }
 
 /*
+ * Each entry is a sequence lock: seq is odd while a CPU writes it, and a
+ * reader keeps what it read only if seq was even and unchanged around its
+ * reads. The two reads of seq are fetching atomics, full barriers in the BPF
+ * memory model, so no field read moves outside them on any architecture.
+ * A bpf_spin_lock, which also saves and restores interrupts, was dearer: the
+ * XDP copy program took 178 ns a copy with it and 142 with this (N=64, BPF
+ * run-time stats, median of 4 alternating runs).
+ */
+static __always_inline __u64 route_seq(struct bpfc_route *rt)
+{
+	return __sync_fetch_and_add(&rt->seq, 0);
+}
+
+/*
  * The cached answer into fib (ifindex and MACs, all a copy uses), if still
  * good. Inlined: a third stack frame would push the copy loop past 512 bytes
  * of stack in all, which Linux 6.1 refuses. Both helpers read the settings
@@ -666,7 +680,7 @@ static __always_inline bool route_cached(struct bpfc_route *rt, const struct bpf
 {
 	struct bpfc_settings *cfg;
 	__u32 zero = 0, gen;
-	__u64 ttl_ns;
+	__u64 ttl_ns, seq;
 	bool hit;
 
 	cfg = bpf_map_lookup_elem(&bpfc_settings, &zero);
@@ -674,32 +688,38 @@ static __always_inline bool route_cached(struct bpfc_route *rt, const struct bpf
 		return false;
 	gen = cfg->route_gen;
 	ttl_ns = cfg->route_cache_us * 1000ULL;
-	bpf_spin_lock(&rt->lock);
+	seq = route_seq(rt);
+	if (seq & 1)
+		return false;
 	/* Unsigned: an answer filled after `now` (on another CPU) counts as old. */
 	hit = now - rt->filled_ns < ttl_ns && rt->route_gen == gen &&
 	      route_answers(rt, ent, sport);
-	if (hit) {
-		fib->ifindex = rt->ifindex;
-		__builtin_memcpy(fib->dmac, rt->dmac, ETH_ALEN);
-		__builtin_memcpy(fib->smac, rt->smac, ETH_ALEN);
-		*src = rt->saddr;
-	}
-	bpf_spin_unlock(&rt->lock);
-	return hit;
+	if (!hit)
+		return false;
+	fib->ifindex = rt->ifindex;
+	__builtin_memcpy(fib->dmac, rt->dmac, ETH_ALEN);
+	__builtin_memcpy(fib->smac, rt->smac, ETH_ALEN);
+	*src = rt->saddr;
+	/* Torn by a writer: the caller looks up afresh and overwrites all of it. */
+	return route_seq(rt) == seq;
 }
 
+/* Another CPU storing the same entry wins; this answer is simply not kept. */
 static __always_inline void route_store(struct bpfc_route *rt, const struct bpfc_sub *ent,
 					const struct bpf_fib_lookup *fib, const union bpfc_addr *src,
 					__u64 now, __be16 sport)
 {
 	struct bpfc_settings *cfg;
 	__u32 zero = 0, gen;
+	__u64 seq;
 
 	cfg = bpf_map_lookup_elem(&bpfc_settings, &zero);
 	if (!cfg || !cfg->route_cache_us)
 		return;
 	gen = cfg->route_gen;
-	bpf_spin_lock(&rt->lock);
+	seq = route_seq(rt);
+	if (seq & 1 || __sync_val_compare_and_swap(&rt->seq, seq, seq + 1) != seq)
+		return;
 	rt->route_gen = gen;
 	rt->filled_ns = now;
 	rt->addr = ent->addr;
@@ -710,7 +730,7 @@ static __always_inline void route_store(struct bpfc_route *rt, const struct bpfc
 	rt->saddr = *src;
 	__builtin_memcpy(rt->dmac, fib->dmac, ETH_ALEN);
 	__builtin_memcpy(rt->smac, fib->smac, ETH_ALEN);
-	bpf_spin_unlock(&rt->lock);
+	__sync_fetch_and_add(&rt->seq, 1);
 }
 
 /* The source address copies to ent leave ifindex with. Returns 0, or -1 counted. */

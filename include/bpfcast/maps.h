@@ -30,7 +30,7 @@
 
 #ifndef __VMLINUX_H__
 #include <linux/types.h>
-#include <linux/bpf.h>		/* struct bpf_spin_lock */
+#include <linux/bpf.h>
 #endif
 
 #define BPFC_MAX_STREAMS	4096
@@ -161,22 +161,22 @@ struct bpfc_settings {
 /*
  * A subscriber's route as bpf_fib_lookup last answered it, and the source
  * address copies leave with, so that copies skip both lookups. Good while
- * route_gen is bpfc_settings.route_gen and for at most route_cache_us; the
- * lock keeps a reader from seeing half an update.
+ * route_gen is bpfc_settings.route_gen and for at most route_cache_us. seq
+ * keeps a reader from using half an update: odd while an update is written.
  */
 struct bpfc_route {
-	struct bpf_spin_lock lock;
-	__u32 route_gen;
+	__u64 seq;			/* 64 bits: BPF's fetching atomics before v3 */
 	__u64 filled_ns;		/* when bpf_fib_lookup gave it */
+	__u32 route_gen;
+	__u32 ifindex;
 	union bpfc_addr addr;		/* the destination it answers for */
+	union bpfc_addr saddr;		/* the egress's address of the family, for copies */
 	__be16 sport;
 	__be16 dport;
-	__u32 ifindex;
-	union bpfc_addr saddr;		/* the egress's address of the family, for copies */
 	__u8 family;
 	__u8 dmac[6];
 	__u8 smac[6];
-	__u8 pad[3];
+	__u8 pad[7];
 };
 
 /* Per-source JOIN budget: a one-second window, enforced in XDP. */

@@ -723,6 +723,40 @@ static void run_tc_route_cache_case(void)
 	report("tc: a cached route serves copies until its generation changes or it expires", ok);
 }
 
+/*
+ * A route entry is used only while its sequence is even (no writer in it):
+ * an entry caught mid-update, here a forged one, never reaches a copy.
+ */
+static void run_tc_route_seq_case(void)
+{
+	static const __u8 good_mac[6] = { 0x02, 0, 0, 0, 0, 0x02 };
+	static const __u8 forged_mac[6] = { 0x02, 0, 0, 0, 0, 0xee };
+	const char *sub[] = { "198.18.4.10:6000" };
+	struct spec s = { .src = "198.18.0.1", .dst = "198.18.0.2", .dport = 5000 };
+	struct bpfc_route rt;
+	__u32 id;
+	__u8 mac[6];
+	bool ok = true;
+
+	set_subs(sid_v4, sub, 1);
+	id = next_sub_id - 1;
+	set_route_cache(1000000, 1);
+	ok &= CHECK(copy_dmac(&s, mac) && !memcmp(mac, good_mac, 6), "first copy: wrong MAC");
+	ok &= CHECK(!bpf_map__lookup_elem(skel->maps.bpfc_routes, &id, 4, &rt, sizeof(rt), 0) &&
+		    rt.filled_ns && !(rt.seq & 1), "the answer was not cached");
+	memcpy(rt.dmac, forged_mac, 6);
+	rt.seq++;	/* odd: a writer is in it */
+	bpf_map__update_elem(skel->maps.bpfc_routes, &id, 4, &rt, sizeof(rt), 0);
+	ok &= CHECK(copy_dmac(&s, mac) && !memcmp(mac, good_mac, 6),
+		    "an entry under update was used");
+	rt.seq++;	/* even again: now it is whole, and used */
+	bpf_map__update_elem(skel->maps.bpfc_routes, &id, 4, &rt, sizeof(rt), 0);
+	ok &= CHECK(copy_dmac(&s, mac) && !memcmp(mac, forged_mac, 6),
+		    "a whole entry was not used (the test proves nothing)");
+	set_route_cache(0, 0);
+	report("tc: a route entry under update is never used", ok);
+}
+
 /* JOINs over a source's budget are dropped in XDP and counted; other sources pass. */
 static void run_xdp_join_budget_case(void)
 {
@@ -862,6 +896,7 @@ int main(void)
 	run_tc_error_case();
 	run_tc_consent_case();
 	run_tc_route_cache_case();
+	run_tc_route_seq_case();
 	run_xdp_join_budget_case();
 
 	printf("%d passed, %d failed\n", passed, failed);
