@@ -88,6 +88,16 @@ bg ip netns exec $DEVNS timeout -s INT -k 5 $((SECONDS_OF_MEDIA + 6)) ffmpeg -hi
 R1=$LAST_PID
 sleep 1
 
+# Where a lost or reordered datagram went, if a capture shows one: drops on the LAN's links and
+# in each CPU's backlog, before and after.
+link_drops() {
+	ip -s -j link show -n "$LAN" | python3 -c 'import json,sys
+for l in json.load(sys.stdin):
+    s = l.get("stats64", {})
+    print("  %s: rx dropped %s tx dropped %s" % (l["ifname"], s.get("rx", {}).get("dropped"), s.get("tx", {}).get("dropped")))'
+}
+softnet0=$(awk '{print $2}' /proc/net/softnet_stat | xargs)
+
 # The sources: MPEG-2 video and MP2 audio in MPEG-TS, 7 TS packets per datagram; and RTP.
 ip netns exec $SRC ffmpeg -hide_banner -v error -nostdin -re -t "$SECONDS_OF_MEDIA" -f lavfi \
 	-i testsrc2=size=640x360:rate=25 -t "$SECONDS_OF_MEDIA" -f lavfi \
@@ -137,7 +147,16 @@ while read -r name pkts errs rest; do
 		ok "$name: $pkts TS packets decode with no error and no continuity-counter error" ||
 		fail "$name: $pkts TS packets, $errs CC errors, $rest stray bytes; ffmpeg: $out"
 done <"$_tmp/cc.txt"
-[ "$FAILED" = 0 ] || { mkdir -p "$BUILD/media" && cp "$_tmp"/*.ts* "$_tmp"/*.err "$BUILD/media/"; }
+if [ "$FAILED" != 0 ]; then
+	mkdir -p "$BUILD/media" && cp "$_tmp"/*.ts* "$_tmp"/*.err "$BUILD/media/"
+	for f in s1 j1 j2; do
+		echo "--- $f: continuity breaks (packet PID expected got gap), first 10"
+		head -10 "$_tmp/$f.ts.cc"
+	done
+	echo "--- LAN links"; link_drops
+	echo "--- backlog drops per CPU: before $softnet0, after $(awk '{print $2}' /proc/net/softnet_stat | xargs) (hex)"
+	for r in ra rb; do echo "--- relay $r"; dump_dataplane /sys/fs/bpf/$P-$r "$_tmp/$r.sock"; done
+fi
 [ -s "$_tmp/r1.err" ] && fail "RTP receiver: $(head -5 "$_tmp/r1.err")" ||
 	ok "the RTP subscriber decoded the whole session with no error"
 finish e2e/media
