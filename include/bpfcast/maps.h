@@ -165,7 +165,7 @@ struct bpfc_settings {
  * keeps a reader from using half an update: odd while an update is written.
  */
 struct bpfc_route {
-	__u64 seq;			/* 64 bits: BPF's fetching atomics before v3 */
+	__u64 seq;			/* 64 bits: BPF CPU v1 has no 32-bit fetch */
 	__u64 filled_ns;		/* when bpf_fib_lookup gave it */
 	__u32 route_gen;
 	__u32 ifindex;
