@@ -717,7 +717,8 @@ static __always_inline void route_store(struct bpfc_route *rt, const struct bpfc
 	if (!cfg || !cfg->route_cache_us)
 		return;
 	gen = cfg->route_gen;
-	seq = route_seq(rt);
+	/* A plain read will do: the compare-and-swap checks it. */
+	seq = rt->seq;
 	if (seq & 1 || __sync_val_compare_and_swap(&rt->seq, seq, seq + 1) != seq)
 		return;
 	rt->route_gen = gen;

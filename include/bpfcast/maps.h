@@ -30,7 +30,6 @@
 
 #ifndef __VMLINUX_H__
 #include <linux/types.h>
-#include <linux/bpf.h>
 #endif
 
 #define BPFC_MAX_STREAMS	4096
